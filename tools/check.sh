@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make check`: everything the project can verify, host side then VM side.
+# Prints one line per check and a summary; exits non-zero on any failure.
+source "$(dirname "$0")/lib.sh"
+
+passed=0
+failed=0
+failures=()
+# check NAME CMD...: run one check and record it.
+check() {
+	local name=$1
+	shift
+	printf -- '--> %s\n' "$name"
+	if "$@"; then
+		printf 'ok   %s\n' "$name"
+		passed=$((passed + 1))
+	else
+		printf 'FAIL %s\n' "$name"
+		failed=$((failed + 1))
+		failures+=("$name")
+	fi
+}
+
+kernel_rs() {
+	git -C "$TOP_DIR" ls-files '*.rs' | grep -v '^userspace-test/' | sed "s|^|$TOP_DIR/|"
+}
+
+"$TOOLS_DIR/deps.sh"
+if [[ -z ${KDIR:-} ]]; then
+	KDIR=$("$TOOLS_DIR/kernel-build.sh") || die "the kernel build failed; nothing else can be checked"
+	export KDIR
+fi
+check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 $(kernel_rs)
+check "cargo fmt (userspace-test)" cargo fmt --manifest-path "$TOP_DIR/userspace-test/Cargo.toml" --check
+check "cargo clippy -D warnings (userspace-test)" \
+	quiet cargo clippy --manifest-path "$TOP_DIR/userspace-test/Cargo.toml" --all-targets -- -D warnings
+check "cargo test (userspace-test, host unit tests)" \
+	quiet cargo test --manifest-path "$TOP_DIR/userspace-test/Cargo.toml"
+check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
+check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
+check "userspace build + kselftest install" "$TOOLS_DIR/userspace-build.sh"
+if ((failed == 0)); then
+	check "VM: KUnit + kselftest + smoke, clean kernel log" "$TOOLS_DIR/vm-run.sh" check
+else
+	echo "skipping the VM run: the build failed" >&2
+	failed=$((failed + 1))
+	failures+=("VM (not run)")
+fi
+
+echo
+echo "=== make check summary ==="
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "check: $passed passed, $failed failed"
+((failed == 0))

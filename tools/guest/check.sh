@@ -1,0 +1,74 @@
+#!/bin/sh
+# `make check`, VM side: the KUnit suites, the kselftest (through the
+# kernel's own kselftest runner) and a smoke test with busybox cat/echo.
+# Prints one "vm-check: ok|not ok NAME" line per part; exits non-zero if
+# any part fails. The host checks the whole kernel log afterwards.
+set -u
+fails=0
+report() { # report STATUS NAME [DETAIL]
+	if [ "$1" = 0 ]; then
+		echo "vm-check: ok $2"
+	else
+		echo "vm-check: not ok $2 ${3:-}"
+		fails=$((fails + 1))
+	fi
+}
+
+# wait_state PID STATE: wait up to 10 s for the task to be in STATE.
+wait_state() {
+	i=0
+	while [ $i -lt 100 ]; do
+		[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# 1. KUnit: the suites of every module run when it loads; read their KTAP.
+for ko in /modules/*.ko; do
+	[ -f "$ko" ] || continue
+	name=$(basename "$ko" .ko)
+	insmod "$ko" >/tmp/insmod.log 2>&1
+	report $? "insmod-$name" "$(cat /tmp/insmod.log)"
+	rmmod "$name" >/tmp/rmmod.log 2>&1
+	report $? "rmmod-$name" "$(cat /tmp/rmmod.log)"
+done
+suites=$(dmesg | grep -cE '^\[[ 0-9.]+\]     # Subtest: ' || true)
+kunit_fail=$(dmesg | grep -E '^\[[ 0-9.]+\]     (not ok|ok) [0-9]+ ' | grep -c 'not ok' || true)
+kunit_pass=$(dmesg | grep -E '^\[[ 0-9.]+\]     ok [0-9]+ ' | grep -vc '# SKIP' || true)
+echo "vm-check: KUnit: $suites suite(s), $kunit_pass test(s) passed, $kunit_fail failed"
+[ "$suites" -ge 1 ] && [ "$kunit_pass" -ge 1 ] && [ "$kunit_fail" = 0 ]
+report $? kunit "(suites=$suites pass=$kunit_pass fail=$kunit_fail)"
+
+# 2. Smoke: a blocked cat is woken by echo.
+insmod /modules/complete_dev.ko
+cat /dev/complete &
+r=$!
+wait_state $r S
+report $? smoke-reader-sleeps
+echo x >/dev/complete
+i=0
+while kill -0 $r 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+! kill -0 $r 2>/dev/null
+report $? smoke-echo-wakes-cat
+wait $r
+report $? smoke-cat-exit-status
+rmmod complete_dev
+report $? smoke-rmmod
+[ ! -e /dev/complete ]
+report $? smoke-device-gone
+
+# 3. The kselftest, through the kernel's runner (run_kselftest.sh).
+if [ -x /kselftest/run_kselftest.sh ]; then
+	(cd /kselftest && ./run_kselftest.sh) >/tmp/ksft.log 2>&1
+	rc=$?
+	cat /tmp/ksft.log
+	grep -q '^ok [0-9]* selftests: complete_dev: complete_test' /tmp/ksft.log && [ $rc = 0 ]
+	report $? kselftest-complete_dev "(runner exit $rc)"
+else
+	report 1 kselftest-complete_dev "(no /kselftest in the initramfs)"
+fi
+
+echo "vm-check: $fails part(s) failed"
+[ $fails = 0 ]

@@ -1,0 +1,15 @@
+#!/bin/sh
+# `make shell`: an interactive shell with the modules loaded.
+for m in /modules/complete_dev.ko; do
+	[ -f "$m" ] && insmod "$m"
+done
+dmesg -n 1
+cat <<'MSG'
+
+complete-dev shell: complete_dev is loaded, /dev/complete is ready.
+  Try:   cat /dev/complete &     then:  echo x > /dev/complete
+  Kernel log: dmesg | tail
+  Leave: type 'exit' (or press Ctrl-A then X to kill the VM).
+
+MSG
+setsid cttyhack sh -l

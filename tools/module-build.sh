@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build the out-of-tree module(s): make -C $KDIR M=$PWD.
+#
+# Without KDIR the kernel of tools/kernel-build.sh is used (and built
+# first if missing). STRICT=1 adds CLIPPY=1 W=1 and fails on any warning.
+# Compiler output shows with V=1; warnings always show.
+source "$(dirname "$0")/lib.sh"
+
+if [[ -z ${KDIR:-} ]]; then
+	"$TOOLS_DIR/deps.sh"
+	KDIR=$("$TOOLS_DIR/kernel-build.sh")
+fi
+[[ -f $KDIR/Module.symvers || -f $KDIR/.config ]] ||
+	die "KDIR=$KDIR is not a kernel build tree"
+grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
+	die "KDIR=$KDIR has no CONFIG_RUST=y: this module is Rust; use 'make kernel' or a Rust-enabled tree"
+[[ -f $KDIR/rust/libkernel.rmeta || -f $KDIR/rust/kernel.o ]] ||
+	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
+
+extra=()
+if [[ ${STRICT:-0} == 1 ]]; then
+	extra=(CLIPPY=1 W=1)
+	# Warnings only show when a file is compiled: start from clean.
+	make -C "$KDIR" M="$TOP_DIR" clean >/dev/null 2>&1 || true
+fi
+step "building the module(s) against $KDIR ${extra[*]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+rc=0
+make -C "$KDIR" M="$TOP_DIR" "${extra[@]}" modules >"$log" 2>&1 || rc=$?
+[[ $V == 1 ]] && cat "$log"
+if ((rc)); then
+	[[ $V == 1 ]] || cat "$log" >&2
+	die "module build failed"
+fi
+if grep -qiE '(^|[^a-z])warning' "$log"; then
+	[[ $V == 1 ]] || grep -iE -A6 '(^|[^a-z])warning' "$log" >&2
+	[[ ${STRICT:-0} == 1 ]] && die "the module build has warnings (CLIPPY=1 W=1)"
+fi
+done_step

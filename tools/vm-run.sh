@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Boot the test VM and run one guest job (tools/guest/MODE.sh).
+#
+# Usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]
+#   MODE        demo | check | shell | bench | any tools/guest/<mode>.sh
+# Environment:
+#   ACCEL       tcg (default) | kvm | auto: auto tries KVM under a watchdog
+#               and falls back to TCG if the guest does not come up
+#   VM_TIMEOUT  hard limit for the whole run, seconds (default 900)
+#   VM_SMP      guest CPUs (default 2); VM_MEM memory in MiB (default 1024)
+#   QEMU_EXTRA  extra QEMU arguments (e.g. the -icount mode of `make bench`)
+#   V=1         show the whole console, including the kernel log dump
+#
+# The whole serial console is kept in $BUILD_DIR/logs/MODE-<time>.log; its
+# path is printed. The run fails if the guest does not report an exit status
+# (isa-debug-exit and the 'exit status' line must agree), if the status is
+# non-zero, or if the log holds a BUG, WARNING, Oops, lockdep, hung-task,
+# soft-lockup, KASAN or UBSAN report.
+source "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]}
+shift
+ACCEL=${ACCEL:-tcg}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
+VM_SMP=${VM_SMP:-2}
+VM_MEM=${VM_MEM:-1024}
+KVM_WATCHDOG=${KVM_WATCHDOG:-20}
+
+kernel=$(kdir)/arch/x86/boot/bzImage
+[[ -f $kernel ]] || die "no kernel image at $kernel: run 'make kernel'"
+initrd=$BUILD_DIR/initramfs.cpio
+"$TOOLS_DIR/initramfs.sh" "$initrd"
+
+# Patterns that fail a run wherever they appear in the console log.
+BAD='(^|[^[:alnum:]_])(BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|INFO: task .* blocked for more than|INFO: possible|INFO: lockdep|DEBUG_LOCKS_WARN_ON|possible circular locking|inconsistent lock state|soft lockup|hard LOCKUP|KASAN:|UBSAN:|Call Trace:|RCU stall|detected stalls)'
+
+qemu_args() {
+	local accel=$1
+	shift
+	local cpu=max
+	[[ $accel == kvm ]] && cpu=host
+	printf '%s\n' -accel "$accel" -cpu "$cpu" -smp "$VM_SMP" -m "$VM_MEM" \
+		-kernel "$kernel" -initrd "$initrd" -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-append "console=ttyS0 loglevel=5 panic=-1 cdmode=$mode $*"
+}
+
+kvm_usable() {
+	[[ -r /dev/kvm && -w /dev/kvm ]]
+}
+
+case $ACCEL in
+tcg | kvm | auto) ;;
+*) die "ACCEL must be tcg, kvm or auto (got '$ACCEL')" ;;
+esac
+[[ $ACCEL == kvm ]] && ! kvm_usable && die "ACCEL=kvm but /dev/kvm is not usable; use ACCEL=tcg"
+
+if [[ $mode == shell ]]; then
+	accel=$ACCEL
+	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
+	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
+	mapfile -t args < <(qemu_args "$accel" "$@")
+	exec qemu-system-x86_64 "${args[@]}" -nographic -serial mon:stdio
+fi
+
+mkdir -p "$BUILD_DIR/logs"
+log=$BUILD_DIR/logs/$mode-$(date +%Y%m%d-%H%M%S).log
+
+# boot ACCEL: start QEMU in the background, console into $log.
+boot() {
+	mapfile -t args < <(qemu_args "$1" "${extra[@]}")
+	: >"$log"
+	timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${args[@]}" ${QEMU_EXTRA:-} \
+		-display none -monitor none -serial "file:$log" &
+	qpid=$!
+}
+
+# show: stream the console to the terminal while QEMU runs, hiding the
+# kernel log dump (it is in the log file) unless V=1.
+show() {
+	tail -n +1 -f --pid="$qpid" "$log" 2>/dev/null | awk -v v="$V" '
+		/^--- guest kernel log ---/ { hide = (v != 1) }
+		!hide { print; fflush() }
+		/^--- end of guest kernel log ---/ { hide = 0 }'
+}
+
+extra=("$@")
+accel=$ACCEL
+if [[ $ACCEL == auto ]]; then
+	accel=tcg
+	if kvm_usable; then
+		boot kvm
+		for ((i = 0; i < KVM_WATCHDOG; i++)); do
+			grep -q 'complete-dev-init: up' "$log" && break
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 1
+		done
+		if grep -q 'complete-dev-init: up' "$log"; then
+			accel=kvm
+		else
+			echo "==> KVM guest did not come up in ${KVM_WATCHDOG}s: falling back to TCG" >&2
+			kill "$qpid" 2>/dev/null || true
+			wait "$qpid" 2>/dev/null || true
+		fi
+	fi
+fi
+step "VM: $mode ($accel, $VM_SMP CPUs, timeout ${VM_TIMEOUT}s)"
+[[ $accel == kvm && -n ${qpid:-} ]] && kill -0 "$qpid" 2>/dev/null || boot "$accel"
+show &
+spid=$!
+qrc=0
+wait "$qpid" || qrc=$?
+wait "$spid" 2>/dev/null || true
+# The console log is complete now; the summary follows.
+echo "    console log: $log" >&2
+
+status=$(sed -n 's/^complete-dev-init: exit status \([0-9]*\).*/\1/p' "$log" | tail -n1)
+fail=0
+if ((qrc == 124 || qrc == 137)); then
+	echo "FAIL: the VM did not finish within ${VM_TIMEOUT}s (VM_TIMEOUT)" >&2
+	fail=1
+elif ((qrc < 3 || qrc % 2 == 0)); then
+	echo "FAIL: the guest did not report an exit status (QEMU exit $qrc): crash or panic? see the log" >&2
+	fail=1
+else
+	grc=$(((qrc - 3) / 2))
+	if [[ $status != "$grc" ]]; then
+		echo "FAIL: exit port says $grc but the console says '${status:-nothing}'" >&2
+		fail=1
+	elif ((grc != 0)); then
+		echo "FAIL: the guest job '$mode' exited with status $grc" >&2
+		fail=1
+	fi
+fi
+if grep -nE "$BAD" "$log" >"$log.bad"; then
+	echo "FAIL: the kernel log has error reports:" >&2
+	head -n 20 "$log.bad" >&2
+	fail=1
+fi
+rm -f "$log.bad"
+done_step
+if ((fail)); then
+	exit 1
+fi
+echo "==> VM job '$mode': passed (log clean)" >&2
