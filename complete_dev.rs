@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/complete`: LDD3's `complete` driver in Rust.
+//!
+//! Every `read()` sleeps on one module-wide completion; every `write()` calls `complete()` once,
+//! which wakes exactly one sleeping reader, the oldest (completions queue their waiters
+//! exclusively, in FIFO order). A write made while nobody sleeps is remembered in the
+//! completion's `done` counter and lets a later read through at once.
+//!
+//! ```text
+//! # insmod complete_dev.ko
+//! # cat /dev/complete &          # sleeps: "process 80 (cat) going to sleep"
+//! # echo x > /dev/complete       # "process 79 (sh) awakening the readers...", "awoken 80 (cat)"
+//! ```
+//!
+//! Compared with the LDD3 original:
+//! - the wait is interruptible by default (`wait_mode`), so `cat` can be stopped with Ctrl-C;
+//!   a signal ends the read with `-ERESTARTSYS` (EINTR, or a transparent restart under
+//!   `SA_RESTART`) and consumes nothing; `wait_mode=uninterruptible` keeps the original's
+//!   unkillable D state for teaching;
+//! - `timeout_ms` bounds the wait (the read fails with `ETIMEDOUT`);
+//! - `O_NONBLOCK` reads take a pending completion or fail with `EAGAIN`, never sleeping;
+//! - `write()` never copies the bytes: it consumes the iterator and returns the full length;
+//! - ioctls for `complete_all()`, `reinit_completion()` and a status record (`uapi/`);
+//! - per-file counters in `/proc/<pid>/fdinfo/<fd>`;
+//! - `rmmod` is refused while the device is open (the file operations hold the module).
+//!
+//! Zero-length reads return 0 at once and consume nothing; zero-length writes complete like any
+//! other. Neither direction touches the user buffer, so an unmapped buffer is not an error.
+//! `lseek` fails with `ESPIPE`.
+
+use kernel::{
+    fs::{
+        File,
+        Kiocb, //
+    },
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    seq_file::{
+        seq_print,
+        SeqFile, //
+    },
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
+    time::msecs_to_jiffies,
+    uaccess::UserSlice, //
+};
+
+#[path = "ext/completion.rs"]
+mod completion;
+#[cfg(CONFIG_KUNIT)]
+#[path = "ext/completion_test.rs"]
+mod completion_test;
+#[path = "ext/file.rs"]
+mod file;
+#[path = "ext/param.rs"]
+mod param;
+#[path = "ext/task.rs"]
+mod task;
+#[path = "uapi/complete_dev.rs"]
+#[expect(dead_code, reason = "the uapi file also serves userspace (`from_words`)")]
+#[allow(unreachable_pub, reason = "a uapi definition is public; the lint only runs with W=1")]
+mod uapi;
+
+use completion::{Completion, StaticCompletion, ALL_DONE};
+use param::{BoolParam, ChoiceParam, UintParam};
+use task::Comm;
+use uapi::CompleteStatus;
+
+module! {
+    type: CompleteModule,
+    name: "complete_dev",
+    authors: ["complete-dev developers"],
+    description: "LDD3's complete driver in Rust: read() sleeps on a completion, write() completes it",
+    license: "GPL",
+}
+
+/// The names `wait_mode` accepts, in the order of [`WaitMode`].
+const WAIT_MODES: [&str; 3] = ["interruptible", "killable", "uninterruptible"];
+
+/// How a reader sleeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WaitMode {
+    /// Any signal ends the wait.
+    Interruptible,
+    /// Only a fatal signal ends the wait.
+    Killable,
+    /// Nothing ends the wait but a write: the LDD3 behaviour (D state).
+    Uninterruptible,
+}
+
+module_param_sysfs!(
+    /// How `read()` sleeps.
+    WAIT_MODE: ChoiceParam = ChoiceParam::new(&WAIT_MODES, 0),
+    name: "wait_mode", type: "charp", perm: 0o444,
+    desc: "how read() sleeps: interruptible (default), killable, or uninterruptible (LDD3, D state)"
+);
+
+module_param_sysfs!(
+    /// Longest wait of a read, in milliseconds; 0 waits for ever.
+    TIMEOUT_MS: UintParam = UintParam::new(0, 3_600_000),
+    name: "timeout_ms", type: "uint", perm: 0o444,
+    desc: "longest wait of a read in ms, 0 = for ever (default), at most 3600000; ETIMEDOUT on expiry"
+);
+
+module_param_sysfs!(
+    /// Whether reads and writes are logged.
+    VERBOSE: BoolParam = BoolParam::new(true),
+    name: "verbose", type: "bool", perm: 0o644,
+    desc: "log each sleep, wake-up and write (default Y; writable at run time)"
+);
+
+/// The completion every reader sleeps on: the counterpart of `static DECLARE_COMPLETION(comp)`.
+static COMP: StaticCompletion = StaticCompletion::new();
+
+/// Module-wide counters, reported by `COMPLETE_IOC_STATUS`.
+static STATS: Stats = Stats::new();
+
+/// Event counters; each is only ever incremented, except `sleepers`.
+struct Stats {
+    sleepers: Atomic<u64>,
+    reads_woken: Atomic<u64>,
+    reads_interrupted: Atomic<u64>,
+    reads_timed_out: Atomic<u64>,
+    reads_would_block: Atomic<u64>,
+    completes: Atomic<u64>,
+}
+
+impl Stats {
+    /// All counters at zero.
+    const fn new() -> Self {
+        Self {
+            sleepers: Atomic::new(0),
+            reads_woken: Atomic::new(0),
+            reads_interrupted: Atomic::new(0),
+            reads_timed_out: Atomic::new(0),
+            reads_would_block: Atomic::new(0),
+            completes: Atomic::new(0),
+        }
+    }
+
+    /// Counts the end of one read in the matching counter.
+    fn count_read(&self, res: Result) {
+        let counter = match res {
+            Ok(()) => &self.reads_woken,
+            Err(e) if e == ETIMEDOUT => &self.reads_timed_out,
+            Err(e) if e == EAGAIN => &self.reads_would_block,
+            Err(_) => &self.reads_interrupted,
+        };
+        counter.add(1, Relaxed);
+    }
+}
+
+/// The module: the misc device; the completion it uses is [`COMP`].
+#[pin_data]
+struct CompleteModule {
+    #[pin]
+    _miscdev: MiscDeviceRegistration<CompleteFile>,
+}
+
+impl kernel::InPlaceModule for CompleteModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // The completion is ready before the device appears; being static, it is torn down only
+        // with the module's memory, after the device is gone.
+        COMP.init();
+        pr_info!(
+            "loaded: /dev/complete, wait_mode={} timeout_ms={} verbose={}\n",
+            WAIT_MODE.name(),
+            TIMEOUT_MS.get(),
+            VERBOSE.get()
+        );
+        try_pin_init!(Self {
+            _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"complete" }),
+        })
+    }
+}
+
+/// Per-open-file counters, shown in `/proc/<pid>/fdinfo/<fd>`.
+struct CompleteFile {
+    reads: Atomic<u64>,
+    reads_woken: Atomic<u64>,
+    writes: Atomic<u64>,
+}
+
+#[vtable]
+impl MiscDevice for CompleteFile {
+    type Ptr = KBox<Self>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        Ok(KBox::new(
+            Self {
+                reads: Atomic::new(0),
+                reads_woken: Atomic::new(0),
+                writes: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        if iov.is_empty() {
+            return Ok(0);
+        }
+        let comp = COMP.get()?;
+        let me = kiocb.file();
+        me.reads.add(1, Relaxed);
+        let res = if file::is_nonblocking(&kiocb) {
+            if comp.try_wait() {
+                Ok(())
+            } else {
+                Err(EAGAIN)
+            }
+        } else {
+            sleep(comp)
+        };
+        STATS.count_read(res);
+        if res.is_ok() {
+            me.reads_woken.add(1, Relaxed);
+        }
+        // End of file: `cat` returns once woken.
+        res.map(|()| 0)
+    }
+
+    fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        let comp = COMP.get()?;
+        if VERBOSE.get() {
+            pr_info!(
+                "process {} ({}) awakening the readers...\n",
+                current!().pid(),
+                Comm::current()
+            );
+        }
+        kiocb.file().writes.add(1, Relaxed);
+        STATS.completes.add(1, Relaxed);
+        comp.complete();
+        // The bytes carry no meaning: take them all without copying.
+        let len = iov.len();
+        iov.advance(len);
+        Ok(len)
+    }
+
+    fn ioctl(me: &CompleteFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let _ = me;
+        let comp = COMP.get()?;
+        match cmd {
+            uapi::COMPLETE_IOC_COMPLETE_ALL => {
+                if VERBOSE.get() {
+                    pr_info!(
+                        "process {} ({}) completing all\n",
+                        current!().pid(),
+                        Comm::current()
+                    );
+                }
+                comp.complete_all();
+            }
+            uapi::COMPLETE_IOC_REINIT => {
+                if VERBOSE.get() {
+                    pr_info!("process {} ({}) reinit\n", current!().pid(), Comm::current());
+                }
+                comp.reinit();
+            }
+            uapi::COMPLETE_IOC_STATUS => {
+                let mut w = UserSlice::new(UserPtr::from_addr(arg), CompleteStatus::SIZE).writer();
+                w.write(&status(comp).to_words())?;
+            }
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+
+    fn show_fdinfo(me: &CompleteFile, m: &SeqFile, _file: &File) {
+        seq_print!(
+            m,
+            "complete_reads:\t{}\ncomplete_reads_woken:\t{}\ncomplete_writes:\t{}\n",
+            me.reads.load(Relaxed),
+            me.reads_woken.load(Relaxed),
+            me.writes.load(Relaxed)
+        );
+    }
+}
+
+/// Sleeps on `comp` as `wait_mode` and `timeout_ms` say, logging before and after.
+fn sleep(comp: &Completion) -> Result {
+    let verbose = VERBOSE.get();
+    let (pid, comm) = (current!().pid(), Comm::current());
+    if verbose {
+        pr_info!("process {} ({}) going to sleep\n", pid, comm);
+    }
+    let mode = match WAIT_MODE.get() {
+        1 => WaitMode::Killable,
+        2 => WaitMode::Uninterruptible,
+        _ => WaitMode::Interruptible,
+    };
+    let timeout = TIMEOUT_MS.get();
+    STATS.sleepers.add(1, Relaxed);
+    let res = if timeout == 0 {
+        match mode {
+            WaitMode::Interruptible => comp.wait_interruptible(),
+            WaitMode::Killable => comp.wait_killable(),
+            WaitMode::Uninterruptible => {
+                comp.wait();
+                Ok(())
+            }
+        }
+    } else {
+        let j = msecs_to_jiffies(timeout);
+        match mode {
+            WaitMode::Interruptible => comp.wait_interruptible_timeout(j),
+            WaitMode::Killable => comp.wait_killable_timeout(j),
+            WaitMode::Uninterruptible => comp.wait_timeout(j),
+        }
+        .map(|_| ())
+    };
+    STATS.sleepers.fetch_sub(1, Relaxed);
+    if verbose {
+        match res {
+            Ok(()) => pr_info!("awoken {} ({})\n", pid, comm),
+            Err(e) => pr_info!("process {} ({}) gave up waiting: {:?}\n", pid, comm, e),
+        }
+    }
+    res
+}
+
+/// A snapshot of the module's state for `COMPLETE_IOC_STATUS`.
+fn status(comp: &Completion) -> CompleteStatus {
+    let done = comp.pending();
+    CompleteStatus {
+        pending: if done == ALL_DONE { 0 } else { done.into() },
+        all_done: (done == ALL_DONE).into(),
+        sleepers: STATS.sleepers.load(Relaxed),
+        reads_woken: STATS.reads_woken.load(Relaxed),
+        reads_interrupted: STATS.reads_interrupted.load(Relaxed),
+        reads_timed_out: STATS.reads_timed_out.load(Relaxed),
+        reads_would_block: STATS.reads_would_block.load(Relaxed),
+        completes: STATS.completes.load(Relaxed),
+    }
+}

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The command name (`comm`) of the current task.
+//!
+//! [`kernel::task::Task`] has `pid()` but no `comm` accessor in 7.3.
+//!
+//! C header: [`include/linux/sched.h`](srctree/include/linux/sched.h)
+
+use kernel::{bindings, fmt, task::Task};
+
+/// Length of `task_struct::comm`, including the terminating NUL (C `TASK_COMM_LEN`).
+const COMM_LEN: usize = bindings::TASK_COMM_LEN as usize;
+
+/// A copy of a task's command name, printable with `{}` in `pr_*!` messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Comm([u8; COMM_LEN]);
+
+impl Comm {
+    /// Copies the command name of the current task (C `get_task_comm(buf, current)`).
+    pub(crate) fn current() -> Self {
+        let mut buf = [0u8; COMM_LEN];
+        let task = Task::current_raw();
+        // SAFETY: `task` is the current task, valid while it runs this code; `comm` is an array
+        // of `COMM_LEN` bytes inside it. It can change concurrently only through `prctl` or
+        // `exec` of the task itself, i.e. not while we run; a volatile byte copy is what the C
+        // `get_task_comm()` boils down to (`strscpy_pad` from the same field).
+        let comm = unsafe { &raw const (*task).comm };
+        for (i, b) in buf.iter_mut().enumerate().take(COMM_LEN - 1) {
+            // SAFETY: `i < COMM_LEN - 1`, so the byte lies inside the `comm` array (see above).
+            *b = unsafe { core::ptr::read_volatile(comm.cast::<u8>().add(i)) };
+        }
+        Self(buf)
+    }
+
+    /// Returns the name without its NUL padding.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(COMM_LEN);
+        &self.0[..len]
+    }
+}
+
+impl fmt::Display for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &b in self.as_bytes() {
+            let c = if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            };
+            fmt::Write::write_char(f, c)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! The userspace API of `/dev/complete`: ioctl numbers and the status record.
+//!
+//! This file is the one definition, shared by the driver (`complete_dev.rs`) and the test
+//! (`userspace-test/`); it uses nothing but `core`, so both include it with `#[path]`.
+//! The numbers follow the kernel's `_IO`/`_IOR` encoding (`include/uapi/asm-generic/ioctl.h`).
+
+/// The ioctl type byte of this driver.
+pub const COMPLETE_IOC_MAGIC: u32 = 0xC9;
+
+const IOC_NONE: u32 = 0;
+const IOC_READ: u32 = 2;
+
+/// C `_IOC(dir, type, nr, size)`.
+const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
+    (dir << 30) | ((size as u32) << 16) | (COMPLETE_IOC_MAGIC << 8) | nr
+}
+
+/// `_IO(0xC9, 1)`: `complete_all()`: wake every sleeper and let every later read through.
+pub const COMPLETE_IOC_COMPLETE_ALL: u32 = ioc(IOC_NONE, 1, 0);
+/// `_IO(0xC9, 2)`: `reinit_completion()`: forget pending completions, reads block again.
+pub const COMPLETE_IOC_REINIT: u32 = ioc(IOC_NONE, 2, 0);
+/// `_IOR(0xC9, 3, struct complete_status)`: copy a [`CompleteStatus`] to the argument.
+pub const COMPLETE_IOC_STATUS: u32 = ioc(IOC_READ, 3, CompleteStatus::SIZE);
+
+/// What `COMPLETE_IOC_STATUS` returns: eight little-endian `__u64` in this order, 64 bytes.
+///
+/// ```c
+/// struct complete_status {
+///     __u64 pending;           /* completions not yet consumed (0 when all_done) */
+///     __u64 all_done;          /* 1 after COMPLETE_ALL, until REINIT */
+///     __u64 sleepers;          /* readers asleep in read() right now */
+///     __u64 reads_woken;       /* reads that consumed a completion (returned 0) */
+///     __u64 reads_interrupted; /* reads ended by a signal (EINTR/ERESTARTSYS) */
+///     __u64 reads_timed_out;   /* reads that failed with ETIMEDOUT */
+///     __u64 reads_would_block; /* O_NONBLOCK reads that failed with EAGAIN */
+///     __u64 completes;         /* complete() calls made by write() */
+/// };
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompleteStatus {
+    /// Completions not yet consumed (0 when `all_done`).
+    pub pending: u64,
+    /// 1 after `COMPLETE_ALL`, until `REINIT`.
+    pub all_done: u64,
+    /// Readers asleep in `read()` right now.
+    pub sleepers: u64,
+    /// Reads that consumed a completion.
+    pub reads_woken: u64,
+    /// Reads ended by a signal.
+    pub reads_interrupted: u64,
+    /// Reads that failed with `ETIMEDOUT`.
+    pub reads_timed_out: u64,
+    /// `O_NONBLOCK` reads that failed with `EAGAIN`.
+    pub reads_would_block: u64,
+    /// `complete()` calls made by `write()`.
+    pub completes: u64,
+}
+
+impl CompleteStatus {
+    /// Size of the record in bytes.
+    pub const SIZE: usize = 8 * 8;
+
+    /// The record as the eight words of the C struct, in order.
+    pub const fn to_words(self) -> [u64; 8] {
+        [
+            self.pending,
+            self.all_done,
+            self.sleepers,
+            self.reads_woken,
+            self.reads_interrupted,
+            self.reads_timed_out,
+            self.reads_would_block,
+            self.completes,
+        ]
+    }
+
+    /// The record from the eight words of the C struct.
+    pub const fn from_words(w: [u64; 8]) -> Self {
+        Self {
+            pending: w[0],
+            all_done: w[1],
+            sleepers: w[2],
+            reads_woken: w[3],
+            reads_interrupted: w[4],
+            reads_timed_out: w[5],
+            reads_would_block: w[6],
+            completes: w[7],
+        }
+    }
+}
