@@ -60,7 +60,7 @@ if [[ $mode == shell ]]; then
 	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
 	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
 	mapfile -t args < <(qemu_args "$accel" "$@")
-	exec qemu-system-x86_64 "${args[@]}" -nographic -serial mon:stdio
+	exec qemu-system-x86_64 "${args[@]}" -nographic
 fi
 
 mkdir -p "$BUILD_DIR/logs"
