@@ -61,11 +61,20 @@ report $? smoke-device-gone
 
 # 3. The kselftest, through the kernel's runner (run_kselftest.sh).
 if [ -x /kselftest/run_kselftest.sh ]; then
-	(cd /kselftest && ./run_kselftest.sh) >/tmp/ksft.log 2>&1
+	# Append mode: the runner also opens /dev/stdout itself (O_APPEND) for
+	# the test's output; a plain > would let the two overwrite each other.
+	: >/tmp/ksft.log
+	(cd /kselftest && ./run_kselftest.sh) >>/tmp/ksft.log 2>&1
 	rc=$?
 	cat /tmp/ksft.log
-	grep -q '^ok [0-9]* selftests: complete_dev: complete_test' /tmp/ksft.log && [ $rc = 0 ]
-	report $? kselftest-complete_dev "(runner exit $rc)"
+	# The runner's verdict, without SKIP, and the test's own totals: every
+	# case passed, none failed or skipped, and there are at least 12.
+	# The test's KTAP comes through the runner prefixed with "# ".
+	totals=$(grep -o '^# # Totals: pass:[0-9]* fail:[0-9]* xfail:[0-9]* xpass:[0-9]* skip:[0-9]* error:[0-9]*' /tmp/ksft.log | head -n1)
+	pass=$(echo "$totals" | sed -n 's/.*pass:\([0-9]*\) fail:0 xfail:0 xpass:0 skip:0 error:0$/\1/p')
+	grep -q '^ok [0-9]* selftests: complete_dev: complete_test$' /tmp/ksft.log &&
+		[ $rc = 0 ] && [ -n "$pass" ] && [ "$pass" -ge 12 ]
+	report $? kselftest-complete_dev "(runner exit $rc; test ${totals:-printed no totals})"
 else
 	report 1 kselftest-complete_dev "(no /kselftest in the initramfs)"
 fi
