@@ -1,0 +1,248 @@
+//! The ioctls: `COMPLETE_ALL`, `REINIT`, `STATUS`, and unknown commands.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use super::{expect_errno, expect_ok, zero, Ctx, WAIT};
+use crate::error::{CaseResult, Context};
+use crate::kmsg::Event;
+use crate::readers::{OnSigint, ReaderOpts, Readers};
+use crate::sys::{self, Mapping};
+use crate::uapi::{self, CompleteStatus};
+use crate::{bail, ensure, ensure_eq};
+
+/// Sleepers woken at once by `COMPLETE_ALL`.
+const SLEEPERS: usize = 4;
+
+/// `COMPLETE_ALL` wakes every sleeper, and every later read passes at once.
+pub fn complete_all(ctx: &Ctx) -> CaseResult {
+    let dev = ctx.open()?;
+    let nb = ctx.open_nb()?;
+    let mut rd = Readers::new()?;
+    let mut pids = BTreeSet::new();
+    for i in 0..SLEEPERS {
+        let pid = rd.spawn(&format!("ct-all{i}"), ReaderOpts::default())?;
+        ctx.wait_asleep(pid, 'S')?;
+        pids.insert(pid);
+    }
+    ctx.wait_sleepers(&dev, SLEEPERS as u64)?;
+    expect_ok(
+        dev.ioctl(uapi::COMPLETE_IOC_COMPLETE_ALL, 0),
+        0,
+        "ioctl(COMPLETE_ALL)",
+    )?;
+    let mut woken = BTreeSet::new();
+    for _ in 0..SLEEPERS {
+        match rd.next_report(WAIT)? {
+            Some(r) => {
+                r.expect_ok()?;
+                woken.insert(r.pid);
+            }
+            None => bail!("COMPLETE_ALL woke only {woken:?} of {pids:?} within {WAIT:?}"),
+        }
+    }
+    ensure_eq!(woken, pids, "readers woken by COMPLETE_ALL");
+    for &pid in &pids {
+        rd.reap_ok(pid, WAIT)?;
+    }
+    let me = sys::getpid();
+    ensure_eq!(
+        ctx.count_events(me, |e| *e == Event::CompleteAll)?,
+        1,
+        "'completing all' lines of {me}"
+    );
+    let mut want = CompleteStatus {
+        all_done: 1,
+        reads_woken: SLEEPERS as u64,
+        ..zero()
+    };
+    ctx.expect_status(&dev, want, "after COMPLETE_ALL")?;
+    for i in 0..3 {
+        expect_ok(
+            nb.read(1),
+            0,
+            &format!("O_NONBLOCK read #{i} after COMPLETE_ALL"),
+        )?;
+    }
+    let start = Instant::now();
+    expect_ok(
+        sys::guarded_read(&dev, 1, 10),
+        0,
+        "blocking read after COMPLETE_ALL",
+    )?;
+    ensure!(
+        start.elapsed() < Duration::from_secs(2),
+        "blocking read after COMPLETE_ALL took {:?}",
+        start.elapsed()
+    );
+    let pid = rd.spawn("ct-late", ReaderOpts::default())?;
+    rd.report_from(pid, WAIT, "reader started after COMPLETE_ALL")?
+        .expect_ok()?;
+    rd.reap_ok(pid, WAIT)?;
+    want.reads_woken += 5;
+    ctx.expect_status(&dev, want, "after five more reads")?;
+    expect_ok(dev.write(b"x"), 1, "write after COMPLETE_ALL")?;
+    want.completes = 1;
+    ctx.expect_status(&dev, want, "after a write (still all done)")
+}
+
+/// `REINIT` forgets pending completions and undoes `COMPLETE_ALL`: reads block again.
+pub fn reinit(ctx: &Ctx) -> CaseResult {
+    let dev = ctx.open()?;
+    let nb = ctx.open_nb()?;
+    for i in 0..3 {
+        expect_ok(dev.write(b"x"), 1, &format!("write #{i}"))?;
+    }
+    let mut want = CompleteStatus {
+        pending: 3,
+        completes: 3,
+        ..zero()
+    };
+    ctx.expect_status(&dev, want, "after three writes")?;
+    expect_ok(dev.ioctl(uapi::COMPLETE_IOC_REINIT, 0), 0, "ioctl(REINIT)")?;
+    want.pending = 0;
+    ctx.expect_status(&dev, want, "after REINIT")?;
+    expect_errno(nb.read(1), libc::EAGAIN, "O_NONBLOCK read after REINIT")?;
+    want.reads_would_block = 1;
+
+    expect_ok(
+        dev.ioctl(uapi::COMPLETE_IOC_COMPLETE_ALL, 0),
+        0,
+        "ioctl(COMPLETE_ALL)",
+    )?;
+    expect_ok(nb.read(1), 0, "O_NONBLOCK read after COMPLETE_ALL")?;
+    want.all_done = 1;
+    want.reads_woken = 1;
+    ctx.expect_status(&dev, want, "after COMPLETE_ALL")?;
+    expect_ok(
+        dev.ioctl(uapi::COMPLETE_IOC_REINIT, 0),
+        0,
+        "second ioctl(REINIT)",
+    )?;
+    want.all_done = 0;
+    ctx.expect_status(&dev, want, "after REINIT of a completed-all")?;
+    expect_errno(
+        nb.read(1),
+        libc::EAGAIN,
+        "O_NONBLOCK read after the second REINIT",
+    )?;
+    want.reads_would_block = 2;
+
+    let mut rd = Readers::new()?;
+    let pid = rd.spawn("ct-reinit", ReaderOpts::default())?;
+    ctx.wait_asleep(pid, 'S')?;
+    ctx.wait_sleepers(&dev, 1)?;
+    expect_ok(dev.write(b"x"), 1, "write to wake the sleeper")?;
+    rd.report_from(pid, WAIT, "after the write")?.expect_ok()?;
+    rd.reap_ok(pid, WAIT)?;
+    want.reads_woken = 2;
+    want.completes = 4;
+    ctx.expect_status(&dev, want, "at the end")?;
+    let me = sys::getpid();
+    ensure_eq!(
+        ctx.count_events(me, |e| *e == Event::Reinit)?,
+        2,
+        "'reinit' lines of {me}"
+    );
+    Ok(())
+}
+
+/// STATUS reports exactly what the case did, field by field; a bad pointer gives EFAULT.
+pub fn status(ctx: &Ctx) -> CaseResult {
+    ensure_eq!(
+        uapi::COMPLETE_IOC_STATUS,
+        0x8040_C903,
+        "COMPLETE_IOC_STATUS (_IOR(0xC9, 3, 64 bytes))"
+    );
+    let dev = ctx.open()?;
+    let nb = ctx.open_nb()?;
+    let mut want = zero();
+    ctx.expect_status(&dev, want, "right after insmod")?;
+    expect_errno(
+        dev.ioctl(uapi::COMPLETE_IOC_STATUS, 0),
+        libc::EFAULT,
+        "STATUS into NULL",
+    )?;
+    let freed = Mapping::freed_page().ctx("mmap/munmap a page")?;
+    expect_errno(
+        dev.ioctl(uapi::COMPLETE_IOC_STATUS, freed),
+        libc::EFAULT,
+        "STATUS into an unmapped page",
+    )?;
+    for i in 0..3 {
+        expect_ok(dev.write(b"x"), 1, &format!("write #{i}"))?;
+    }
+    for i in 0..2 {
+        expect_ok(nb.read(1), 0, &format!("O_NONBLOCK read #{i}"))?;
+    }
+    want.pending = 1;
+    want.reads_woken = 2;
+    want.completes = 3;
+    ctx.expect_status(&dev, want, "after 3 writes and 2 reads")?;
+    expect_ok(nb.read(1), 0, "third O_NONBLOCK read")?;
+    expect_errno(nb.read(1), libc::EAGAIN, "fourth O_NONBLOCK read")?;
+    want.pending = 0;
+    want.reads_woken = 3;
+    want.reads_would_block = 1;
+    ctx.expect_status(&dev, want, "after draining")?;
+
+    let mut rd = Readers::new()?;
+    let opts = ReaderOpts {
+        sigint: OnSigint::Handler,
+        ..ReaderOpts::default()
+    };
+    let pid = rd.spawn("ct-status-int", opts)?;
+    ctx.wait_asleep(pid, 'S')?;
+    ctx.wait_sleepers(&dev, 1)?;
+    want.sleepers = 1;
+    ctx.expect_status(&dev, want, "with one sleeper")?;
+    sys::kill(pid, libc::SIGINT).map_err(|e| format!("kill({pid}, SIGINT): {e}"))?;
+    rd.report_from(pid, WAIT, "after SIGINT")?
+        .expect_err(libc::EINTR)?;
+    rd.reap(pid, WAIT)?;
+    want.sleepers = 0;
+    want.reads_interrupted = 1;
+    ctx.expect_status(&dev, want, "after an interrupted read")?;
+
+    let pid = rd.spawn("ct-status-wake", ReaderOpts::default())?;
+    ctx.wait_asleep(pid, 'S')?;
+    ctx.wait_sleepers(&dev, 1)?;
+    expect_ok(dev.write(b"x"), 1, "write to wake the sleeper")?;
+    rd.report_from(pid, WAIT, "after the write")?.expect_ok()?;
+    rd.reap_ok(pid, WAIT)?;
+    want.reads_woken = 4;
+    want.completes = 4;
+    ctx.expect_status(&dev, want, "at the end")
+}
+
+/// `_IOC(dir, 0xC9, nr, size)` for building wrong commands.
+const fn ioc(dir: u32, nr: u32, size: u32) -> u32 {
+    (dir << 30) | (size << 16) | (uapi::COMPLETE_IOC_MAGIC << 8) | nr
+}
+
+/// Unknown commands (and known numbers with the wrong direction or size) fail with ENOTTY and
+/// change nothing.
+pub fn unknown(ctx: &Ctx) -> CaseResult {
+    let dev = ctx.open()?;
+    let mut buf = [0u64; 16];
+    let arg = buf.as_mut_ptr() as usize;
+    let cmds: [(&str, u32); 5] = [
+        ("_IO(0xC9, 99)", ioc(0, 99, 0)),
+        ("_IO(0xC9, 0)", ioc(0, 0, 0)),
+        ("TCGETS", 0x5401),
+        ("_IOR(0xC9, 3, 32 bytes)", ioc(2, 3, 32)),
+        ("_IOW(0xC9, 1, 8 bytes)", ioc(1, 1, 8)),
+    ];
+    for (name, cmd) in cmds {
+        expect_errno(
+            dev.ioctl(cmd, arg),
+            libc::ENOTTY,
+            &format!("ioctl({name} = {cmd:#x})"),
+        )?;
+    }
+    ensure!(
+        buf.iter().all(|&w| w == 0),
+        "an unknown ioctl wrote its argument: {buf:?}"
+    );
+    ctx.expect_status(&dev, zero(), "after the unknown ioctls")
+}

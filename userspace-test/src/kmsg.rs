@@ -1,0 +1,278 @@
+//! `/dev/kmsg`: the kernel log, one record per `read()`, and the driver's lines in it.
+//!
+//! A record is `prio,seq,ts_usec,flags[,...];message\n` followed by optional ` KEY=value`
+//! continuation lines; non-printable bytes of the message are escaped as `\xNN`.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use crate::sys::{self, Errno};
+
+/// The prefix `pr_info!` gives every line of the module.
+pub const DRIVER_PREFIX: &str = "complete_dev: ";
+
+/// One kernel log record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Log level (0 = emerg .. 7 = debug).
+    pub level: u8,
+    /// Sequence number: the order of the records.
+    pub seq: u64,
+    /// Timestamp in microseconds since boot.
+    pub ts_us: u64,
+    /// The message, unescaped, without the trailing newline.
+    pub msg: String,
+}
+
+/// Parses one record as `read()` returns it; `None` if it is malformed.
+pub fn parse_record(buf: &[u8]) -> Option<Record> {
+    let semi = buf.iter().position(|&b| b == b';')?;
+    let header = std::str::from_utf8(&buf[..semi]).ok()?;
+    let mut fields = header.split(',');
+    let prio: u32 = fields.next()?.parse().ok()?;
+    let seq = fields.next()?.parse().ok()?;
+    let ts_us = fields.next()?.parse().ok()?;
+    let body = &buf[semi + 1..];
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    Some(Record {
+        level: (prio & 7) as u8,
+        seq,
+        ts_us,
+        msg: unescape(&body[..end]),
+    })
+}
+
+/// Undoes the `\xNN` escaping of `/dev/kmsg`.
+fn unescape(b: &[u8]) -> String {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1] == b'x' {
+            let hex = std::str::from_utf8(&b[i + 2..i + 4]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a driver line says a task did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `process P (C) going to sleep`
+    Sleep,
+    /// `awoken P (C)`
+    Awoken,
+    /// `process P (C) gave up waiting: ERR`
+    GaveUp(String),
+    /// `process P (C) awakening the readers...`
+    Awakening,
+    /// `process P (C) completing all`
+    CompleteAll,
+    /// `process P (C) reinit`
+    Reinit,
+}
+
+/// A driver line about one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverLine {
+    /// The task's pid.
+    pub pid: i32,
+    /// Its comm.
+    pub comm: String,
+    /// What it did.
+    pub event: Event,
+}
+
+/// Parses a record's message as a driver line about a task; `None` for anything else.
+pub fn parse_driver(msg: &str) -> Option<DriverLine> {
+    let rest = msg.strip_prefix(DRIVER_PREFIX)?;
+    if let Some(r) = rest.strip_prefix("awoken ") {
+        let (pid, comm) = pid_comm(r, "")?;
+        return Some(DriverLine {
+            pid,
+            comm,
+            event: Event::Awoken,
+        });
+    }
+    let r = rest.strip_prefix("process ")?;
+    let (pid_s, tail) = r.split_once(' ')?;
+    let pid = pid_s.parse().ok()?;
+    let tail = tail.strip_prefix('(')?;
+    const FIXED: [(&str, Event); 4] = [
+        (") going to sleep", Event::Sleep),
+        (") awakening the readers...", Event::Awakening),
+        (") completing all", Event::CompleteAll),
+        (") reinit", Event::Reinit),
+    ];
+    for (suffix, event) in FIXED {
+        if let Some(comm) = tail.strip_suffix(suffix) {
+            return Some(DriverLine {
+                pid,
+                comm: comm.to_string(),
+                event,
+            });
+        }
+    }
+    const GAVE_UP: &str = ") gave up waiting: ";
+    let i = tail.rfind(GAVE_UP)?;
+    Some(DriverLine {
+        pid,
+        comm: tail[..i].to_string(),
+        event: Event::GaveUp(tail[i + GAVE_UP.len()..].to_string()),
+    })
+}
+
+/// `P (C)` followed by `suffix`.
+fn pid_comm(s: &str, suffix: &str) -> Option<(i32, String)> {
+    let s = s.strip_suffix(suffix)?;
+    let (pid, comm) = s.split_once(' ')?;
+    let comm = comm.strip_prefix('(')?.strip_suffix(')')?;
+    Some((pid.parse().ok()?, comm.to_string()))
+}
+
+/// A reader of `/dev/kmsg` that keeps the records since its last [`Kmsg::mark`].
+pub struct Kmsg {
+    fd: OwnedFd,
+    /// The records read since the mark, in order.
+    pub records: Vec<Record>,
+}
+
+impl Kmsg {
+    /// Opens `/dev/kmsg` non-blocking, positioned at the oldest record still in the buffer.
+    pub fn open() -> Result<Self, Errno> {
+        Ok(Self {
+            fd: sys::open("/dev/kmsg", libc::O_RDONLY | libc::O_NONBLOCK)?,
+            records: Vec::new(),
+        })
+    }
+
+    /// Forgets the kept records and moves to the end of the log: later reads see new records only.
+    pub fn mark(&mut self) -> Result<(), Errno> {
+        self.records.clear();
+        // SAFETY: plain system call on an owned descriptor.
+        sys::cvt(unsafe { libc::lseek(self.fd.as_raw_fd(), 0, libc::SEEK_END) })?;
+        Ok(())
+    }
+
+    /// Reads every record available now and keeps it.
+    pub fn collect(&mut self) -> Result<(), Errno> {
+        let mut buf = vec![0u8; 16384];
+        loop {
+            // SAFETY: `buf` is valid for writes of its length.
+            let r = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if r < 0 {
+                match Errno::last().0 {
+                    libc::EAGAIN => return Ok(()),
+                    // Records were overwritten before we read them: go on with the next one.
+                    libc::EPIPE | libc::EINTR => continue,
+                    e => return Err(Errno(e)),
+                }
+            }
+            if r == 0 {
+                return Ok(());
+            }
+            if let Some(rec) = parse_record(&buf[..r as usize]) {
+                self.records.push(rec);
+            }
+        }
+    }
+
+    /// The driver lines kept, with their sequence numbers.
+    pub fn driver_lines(&self) -> Vec<(u64, DriverLine)> {
+        self.records
+            .iter()
+            .filter_map(|r| parse_driver(&r.msg).map(|d| (r.seq, d)))
+            .collect()
+    }
+
+    /// The kept driver lines about `pid` that match `pred`, in order.
+    pub fn events_of(&self, pid: i32, pred: impl Fn(&Event) -> bool) -> Vec<(u64, DriverLine)> {
+        self.driver_lines()
+            .into_iter()
+            .filter(|(_, d)| d.pid == pid && pred(&d.event))
+            .collect()
+    }
+
+    /// The kept messages (driver lines or not) that start with the module's prefix.
+    pub fn module_messages(&self) -> Vec<&str> {
+        self.records
+            .iter()
+            .map(|r| r.msg.as_str())
+            .filter(|m| m.starts_with(DRIVER_PREFIX))
+            .collect()
+    }
+}
+
+/// Every record still in the kernel's buffer, from the oldest.
+pub fn read_whole_log() -> Result<Vec<Record>, Errno> {
+    let mut k = Kmsg::open()?;
+    k.collect()?;
+    Ok(k.records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_with_continuation() {
+        let r = parse_record(b"6,1234,5678901,-;complete_dev: awoken 42 (ct-r0)\n SUBSYSTEM=x\n")
+            .expect("parses");
+        assert_eq!(r.level, 6);
+        assert_eq!(r.seq, 1234);
+        assert_eq!(r.ts_us, 5678901);
+        assert_eq!(r.msg, "complete_dev: awoken 42 (ct-r0)");
+    }
+
+    #[test]
+    fn record_facility_and_escape() {
+        // Facility 1 (user) level 4, extra header field, an escaped tab.
+        let r = parse_record(b"12,7,100,c,caller=T1;a\\x09b\n").expect("parses");
+        assert_eq!(r.level, 4);
+        assert_eq!(r.msg, "a\tb");
+    }
+
+    #[test]
+    fn malformed_records() {
+        assert_eq!(parse_record(b"no header\n"), None);
+        assert_eq!(parse_record(b"x,1,2,-;m\n"), None);
+        assert_eq!(parse_record(b"6,1;m\n"), None);
+    }
+
+    #[test]
+    fn driver_lines() {
+        let d = |m: &str| parse_driver(m).map(|d| (d.pid, d.comm, d.event));
+        assert_eq!(
+            d("complete_dev: process 80 (cat) going to sleep"),
+            Some((80, "cat".into(), Event::Sleep))
+        );
+        assert_eq!(
+            d("complete_dev: process 79 (sh) awakening the readers..."),
+            Some((79, "sh".into(), Event::Awakening))
+        );
+        assert_eq!(
+            d("complete_dev: awoken 80 (my (odd) comm)"),
+            Some((80, "my (odd) comm".into(), Event::Awoken))
+        );
+        assert_eq!(
+            d("complete_dev: process 81 (a) b) gave up waiting: ETIMEDOUT"),
+            Some((81, "a) b".into(), Event::GaveUp("ETIMEDOUT".into())))
+        );
+        assert_eq!(
+            d("complete_dev: process 5 (x) completing all"),
+            Some((5, "x".into(), Event::CompleteAll))
+        );
+        assert_eq!(
+            d("complete_dev: process 5 (x) reinit"),
+            Some((5, "x".into(), Event::Reinit))
+        );
+        assert_eq!(d("complete_dev: loaded: /dev/complete, wait_mode=x"), None);
+        assert_eq!(d("other: process 1 (a) going to sleep"), None);
+        assert_eq!(d("complete_dev: process x (a) going to sleep"), None);
+    }
+}

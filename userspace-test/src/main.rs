@@ -1,0 +1,163 @@
+//! `complete_test`: the kselftest of `/dev/complete` (complete_dev.ko), printing KTAP.
+//!
+//! Runs as root inside the test VM. Before each case the module is loaded afresh with that
+//! case's parameters (so all counters start at zero) and unloaded after it. See `--help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cases;
+mod error;
+mod kmsg;
+mod ktap;
+mod module;
+mod readers;
+mod sys;
+#[path = "../../uapi/complete_dev.rs"]
+#[allow(dead_code)]
+mod uapi;
+
+use cases::{Case, Ctx, Opts, CASES};
+use error::Fail;
+use ktap::{Ktap, Outcome};
+
+/// The kselftest of /dev/complete (complete_dev.ko). Prints KTAP; exit 0 pass, 1 fail, 4 skip.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// Print the case names and exit.
+    #[arg(long)]
+    list: bool,
+    /// Run only these cases (default: all, in table order).
+    cases: Vec<String>,
+    /// Reader threads of the stress case.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    readers: u32,
+    /// Writer threads of the stress case.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    writers: u32,
+    /// Total writes (and so reads) of the stress case.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    writes: u32,
+    /// Print the driver's kernel log lines of every case as diagnostics.
+    #[arg(short, long)]
+    verbose: bool,
+    /// The module file to load.
+    #[arg(long, default_value = "/modules/complete_dev.ko")]
+    module: std::path::PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.list {
+        for c in CASES {
+            println!("{}", c.name);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut selected: Vec<&Case> = Vec::new();
+    for name in &cli.cases {
+        match CASES.iter().find(|c| c.name == name) {
+            Some(c) => selected.push(c),
+            None => {
+                eprintln!("complete_test: unknown case '{name}' (see --list)");
+                return ExitCode::from(ktap::KSFT_FAIL as u8);
+            }
+        }
+    }
+    if selected.is_empty() {
+        selected = CASES.iter().collect();
+    }
+    let opts = Opts {
+        readers: cli.readers as usize,
+        writers: cli.writers as usize,
+        writes: cli.writes as usize,
+        verbose: cli.verbose,
+        module: cli.module,
+    };
+
+    let mut ktap = Ktap::new(std::io::stdout());
+    ktap.header(selected.len());
+    match setup(&opts) {
+        Err(reason) => {
+            for c in &selected {
+                ktap.result(c.name, &Outcome::Skip(reason.clone()));
+            }
+        }
+        Ok(kmsg) => {
+            let ctx = Ctx::new(opts, kmsg);
+            for c in &selected {
+                let outcome = run_case(&ctx, c, &mut ktap);
+                ktap.result(c.name, &outcome);
+            }
+        }
+    }
+    ktap.totals();
+    ExitCode::from(ktap.exit_code() as u8)
+}
+
+/// Checks that the run can happen here; the reason to skip everything otherwise.
+fn setup(opts: &Opts) -> Result<kmsg::Kmsg, String> {
+    if sys::geteuid() != 0 {
+        return Err("must run as root (loads complete_dev.ko)".into());
+    }
+    if !opts.module.is_file() {
+        return Err(format!("no module file at {}", opts.module.display()));
+    }
+    let kmsg = kmsg::Kmsg::open().map_err(|e| format!("cannot open /dev/kmsg: {e}"))?;
+    // A module left loaded by an earlier run would carry its counters into ours.
+    module::unload_settled().map_err(|e| match e {
+        Fail::Fail(s) | Fail::Skip(s) => format!("cannot unload a loaded complete_dev: {s}"),
+    })?;
+    Ok(kmsg)
+}
+
+/// Runs one case with its module set-up and clean-up.
+fn run_case(ctx: &Ctx, case: &Case, ktap: &mut Ktap<std::io::Stdout>) -> Outcome {
+    if let Err(e) = ctx.kmsg().mark() {
+        return Outcome::Fail(format!("lseek(/dev/kmsg, SEEK_END): {e}"));
+    }
+    let mut res = match case.params {
+        Some(p) => module::load_fresh(&ctx.opts.module, p)
+            .map_err(|e| prefix(e, &format!("setup (insmod with \"{p}\")")))
+            .and_then(|()| guarded(ctx, case)),
+        None => guarded(ctx, case),
+    };
+    if ctx.opts.verbose {
+        let mut k = ctx.kmsg();
+        let _ = k.collect();
+        for m in k.module_messages() {
+            ktap.diag(&format!("kmsg: {m}"));
+        }
+    }
+    if let Err(e) = module::unload_settled() {
+        if res.is_ok() {
+            res = Err(prefix(e, "cleanup (rmmod)"));
+        }
+    }
+    match res {
+        Ok(()) => Outcome::Pass,
+        Err(Fail::Fail(s)) => Outcome::Fail(s),
+        Err(Fail::Skip(s)) => Outcome::Skip(s),
+    }
+}
+
+/// Runs the case, turning a panic into a failure.
+fn guarded(ctx: &Ctx, case: &Case) -> error::CaseResult {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (case.run)(ctx))).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Err(Fail::Fail(format!("panicked: {msg}")))
+    })
+}
+
+fn prefix(e: Fail, what: &str) -> Fail {
+    match e {
+        Fail::Fail(s) => Fail::Fail(format!("{what}: {s}")),
+        Fail::Skip(s) => Fail::Skip(s),
+    }
+}

@@ -1,0 +1,103 @@
+//! Loading and unloading `complete_dev.ko` with `finit_module(2)` and `delete_module(2)`.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{CaseResult, Context};
+use crate::sys::{self, Errno};
+
+/// The module's name.
+pub const NAME: &str = "complete_dev";
+
+/// How long `/dev/complete` may take to appear or disappear, and `rmmod` to be accepted.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// Whether the module is loaded.
+pub fn is_loaded() -> bool {
+    Path::new("/sys/module").join(NAME).exists()
+}
+
+/// Loads the module file at `path` with the space-separated `params`.
+pub fn load(path: &Path, params: &str) -> Result<(), Errno> {
+    let p = path.to_str().ok_or(Errno(libc::EINVAL))?;
+    let fd = sys::open(p, libc::O_RDONLY)?;
+    let args = sys::cstring(params)?;
+    // SAFETY: `fd` is an open file and `args` a NUL-terminated string, both live for the call.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, fd.as_raw_fd(), args.as_ptr(), 0) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = Errno::last();
+    if e.0 != libc::ENOSYS {
+        return Err(e);
+    }
+    // No finit_module: hand the image over with init_module.
+    let image = std::fs::read(path).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    // SAFETY: `image` and `args` are valid for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_init_module,
+            image.as_ptr(),
+            image.len(),
+            args.as_ptr(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}
+
+/// `delete_module("complete_dev", O_NONBLOCK)`, as `rmmod` does: refused while in use.
+pub fn unload() -> Result<(), Errno> {
+    let name = sys::cstring(NAME)?;
+    // SAFETY: `name` is a NUL-terminated string live for the call.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}
+
+/// Unloads the module if loaded, retrying while it is busy (a reader still exiting), then waits
+/// for `/dev/complete` to go.
+pub fn unload_settled() -> CaseResult {
+    let end = Instant::now() + SETTLE;
+    while is_loaded() {
+        match unload() {
+            Ok(()) => break,
+            Err(e) if (e.0 == libc::EAGAIN || e.0 == libc::EBUSY) && Instant::now() < end => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e).ctx("delete_module(complete_dev)"),
+        }
+    }
+    wait_node(false)
+}
+
+/// Loads the module afresh with `params` (unloading a loaded one first, so every counter starts
+/// at zero) and waits for `/dev/complete`.
+pub fn load_fresh(path: &Path, params: &str) -> CaseResult {
+    unload_settled()?;
+    load(path, params).with_ctx(|| format!("finit_module({}, \"{params}\")", path.display()))?;
+    wait_node(true)
+}
+
+/// Waits until `/dev/complete` exists (`present`) or is gone.
+pub fn wait_node(present: bool) -> CaseResult {
+    let what = if present {
+        "/dev/complete to appear"
+    } else {
+        "/dev/complete to disappear"
+    };
+    sys::poll_until(SETTLE, what, || {
+        Ok(if Path::new(sys::DEV_PATH).exists() == present {
+            Ok(())
+        } else {
+            Err(format!("exists: {}", !present))
+        })
+    })
+}
