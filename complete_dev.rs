@@ -68,8 +68,14 @@ mod param;
 #[path = "ext/task.rs"]
 mod task;
 #[path = "uapi/complete_dev.rs"]
-#[expect(dead_code, reason = "the uapi file also serves userspace (`from_words`)")]
-#[allow(unreachable_pub, reason = "a uapi definition is public; the lint only runs with W=1")]
+#[expect(
+    dead_code,
+    reason = "the uapi file also serves userspace (`from_words`)"
+)]
+#[allow(
+    unreachable_pub,
+    reason = "a uapi definition is public; the lint only runs with W=1"
+)]
 mod uapi;
 
 use completion::{Completion, StaticCompletion, ALL_DONE};
@@ -265,7 +271,11 @@ impl MiscDevice for CompleteFile {
             }
             uapi::COMPLETE_IOC_REINIT => {
                 if VERBOSE.get() {
-                    pr_info!("process {} ({}) reinit\n", current!().pid(), Comm::current());
+                    pr_info!(
+                        "process {} ({}) reinit\n",
+                        current!().pid(),
+                        Comm::current()
+                    );
                 }
                 comp.reinit();
             }

@@ -134,7 +134,10 @@ impl ChoiceParam {
 
     /// Returns the name of the current choice.
     pub(crate) fn name(&self) -> &'static str {
-        self.choices.get(self.get() as usize).copied().unwrap_or("?")
+        self.choices
+            .get(self.get() as usize)
+            .copied()
+            .unwrap_or("?")
     }
 }
 
@@ -225,7 +228,8 @@ unsafe extern "C" fn get_param<P: ParamValue>(
     // SAFETY: `kp` is valid and its `arg` points to a static `P` (function safety requirement).
     let param = unsafe { &*(*kp).__bindgen_anon_1.arg.cast::<P>() };
     // SAFETY: `buffer` is valid for `PAGE_SIZE` bytes and nothing else uses it during the call.
-    let out = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), kernel::page::PAGE_SIZE) };
+    let out =
+        unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), kernel::page::PAGE_SIZE) };
     param.show(out) as c_int
 }
 
