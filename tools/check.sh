@@ -51,6 +51,12 @@ fi
 
 echo
 echo "=== make check summary ==="
+vmlog=$(ls -t "$BUILD_DIR"/logs/check-*.log 2>/dev/null | head -n1)
+if [[ -n $vmlog ]]; then
+	echo "VM console log: $vmlog"
+	grep -h 'vm-check: KUnit suite' "$vmlog" | sed 's/^vm-check: /  /' || true
+	grep -h '^# # Totals:' "$vmlog" | sed 's/^# # /  kselftest complete_dev: # /' || true
+fi
 for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "check: $passed passed, $failed failed"
 ((failed == 0))

@@ -42,7 +42,7 @@ qemu_args() {
 	printf '%s\n' -accel "$accel" -cpu "$cpu" -smp "$VM_SMP" -m "$VM_MEM" \
 		-kernel "$kernel" -initrd "$initrd" -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-append "console=ttyS0 loglevel=5 panic=-1 cdmode=$mode $*"
+		-append "console=ttyS0 loglevel=5 log_buf_len=4M panic=-1 cdmode=$mode $*"
 }
 
 kvm_usable() {
