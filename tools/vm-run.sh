@@ -60,7 +60,11 @@ if [[ $mode == shell ]]; then
 	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
 	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
 	mapfile -t args < <(qemu_args "$accel" "$@")
-	exec qemu-system-x86_64 "${args[@]}" -nographic
+	rc=0
+	qemu-system-x86_64 "${args[@]}" -nographic || rc=$?
+	# 3 is the guest's "exit status 0" through isa-debug-exit; 0 is Ctrl-A X.
+	((rc == 3 || rc == 0)) || die "the VM ended with QEMU exit status $rc"
+	exit 0
 fi
 
 mkdir -p "$BUILD_DIR/logs"
