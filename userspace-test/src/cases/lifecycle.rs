@@ -14,7 +14,7 @@ use crate::sys::{self, Dev, Errno, Exit};
 use crate::{bail, ensure, ensure_eq};
 
 /// insmod/rmmod cycles of the `unload` case.
-const CYCLES: usize = 50;
+const CYCLES: usize = 100;
 
 /// Fails unless unloading is refused now (EAGAIN or EBUSY) and the module stays.
 fn expect_refused(why: &str) -> CaseResult {
@@ -36,7 +36,7 @@ fn expect_refused(why: &str) -> CaseResult {
 }
 
 /// rmmod is refused while a reader sleeps or a file is open, accepted once all are closed;
-/// then 50 insmod/rmmod cycles all work and the node comes and goes with the module.
+/// then 100 insmod/rmmod cycles all work and the node comes and goes with the module.
 pub fn unload(ctx: &Ctx) -> CaseResult {
     ctx.load("")?;
     {
@@ -80,6 +80,22 @@ pub fn unload(ctx: &Ctx) -> CaseResult {
         module::unload().with_ctx(|| format!("cycle {i}: delete_module"))?;
         super::within(&format!("cycle {i}"), module::wait_node(false))?;
     }
+    // Nothing left behind: no module, no misc class entry, no parameters.
+    for path in [
+        "/sys/module/complete_dev",
+        "/sys/class/misc/complete",
+        sys::DEV_PATH,
+    ] {
+        ensure!(
+            !std::path::Path::new(path).exists(),
+            "{path} still exists after {CYCLES} cycles"
+        );
+    }
+    let modules = std::fs::read_to_string("/proc/modules").ctx("read /proc/modules")?;
+    ensure!(
+        !modules.lines().any(|l| l.starts_with("complete_dev ")),
+        "complete_dev still listed in /proc/modules after {CYCLES} cycles"
+    );
     Ok(())
 }
 
