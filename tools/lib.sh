@@ -67,14 +67,15 @@ long() {
 		"$@"
 		return
 	fi
-	local log pid rc=0 t0=$SECONDS
+	local log pid rc=0 t0=$SECONDS next=30
 	log=$(mktemp)
 	"$@" >"$log" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
-		if (((SECONDS - t0) % 30 == 0)); then
+		if ((SECONDS - t0 >= next)); then
 			printf '    ... %ss\n' "$((SECONDS - t0))" >&2
+			next=$((next + 30))
 		fi
 	done
 	wait "$pid" || rc=$?
