@@ -105,6 +105,17 @@ enum WaitMode {
     Uninterruptible,
 }
 
+impl WaitMode {
+    /// The mode `wait_mode` names now (an index into [`WAIT_MODES`]).
+    fn current() -> Self {
+        match WAIT_MODE.get() {
+            1 => Self::Killable,
+            2 => Self::Uninterruptible,
+            _ => Self::Interruptible,
+        }
+    }
+}
+
 module_param_sysfs!(
     /// How `read()` sleeps.
     WAIT_MODE: ChoiceParam = ChoiceParam::new(&WAIT_MODES, 0),
@@ -255,8 +266,7 @@ impl MiscDevice for CompleteFile {
         Ok(len)
     }
 
-    fn ioctl(me: &CompleteFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        let _ = me;
+    fn ioctl(_me: &CompleteFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let comp = COMP.get()?;
         match cmd {
             uapi::COMPLETE_IOC_COMPLETE_ALL => {
@@ -306,11 +316,7 @@ fn sleep(comp: &Completion) -> Result {
     if verbose {
         pr_info!("process {} ({}) going to sleep\n", pid, comm);
     }
-    let mode = match WAIT_MODE.get() {
-        1 => WaitMode::Killable,
-        2 => WaitMode::Uninterruptible,
-        _ => WaitMode::Interruptible,
-    };
+    let mode = WaitMode::current();
     let timeout = TIMEOUT_MS.get();
     STATS.sleepers.add(1, Relaxed);
     let res = if timeout == 0 {
