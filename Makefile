@@ -7,7 +7,7 @@ SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
 export BUILD_DIR V KDIR ACCEL
 
-.PHONY: all modules deps kernel userspace demo shell check bench clean rust-analyzer
+.PHONY: all modules deps kernel userspace demo demo-kthread shell check bench clean rust-analyzer
 
 all: modules
 
@@ -25,6 +25,9 @@ userspace:
 
 demo: modules
 	@tools/vm-run.sh demo
+
+demo-kthread: modules
+	@tools/vm-run.sh demo-kthread
 
 shell: modules
 	@tools/vm-run.sh shell

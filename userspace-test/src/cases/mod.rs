@@ -14,6 +14,7 @@ use crate::uapi::CompleteStatus;
 mod basic;
 mod input;
 mod ioctl;
+mod kthread;
 mod lifecycle;
 mod order;
 mod signals;
@@ -69,6 +70,11 @@ pub const CASES: &[Case] = &[
     case("unload", None, lifecycle::unload),
     case("permissions", Some(""), lifecycle::permissions),
     case("params_refused", None, lifecycle::params_refused),
+    case("kthread_static", None, kthread::kthread_static),
+    case("kthread_dynamic", None, kthread::kthread_dynamic),
+    case("kthread_onstack", None, kthread::kthread_onstack),
+    case("kthread_repeat", None, kthread::kthread_repeat),
+    case("kthread_create_fails", None, kthread::kthread_create_fails),
     case("kmsg_clean", None, lifecycle::kmsg_clean),
 ];
 

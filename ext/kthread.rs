@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel threads, safely: `kthread_run()`, `kthread_should_stop()` and `kthread_stop()`.
+//!
+//! The kernel crate of 7.3 has no kthread abstraction. This file offers:
+//!
+//! - [`KThread::run`]: creates and wakes a thread (C `kthread_run`) running a Rust closure, with a
+//!   name formatted by [`fmt!`] (C `namefmt, ...`);
+//! - [`StopToken`]: handed to the closure, the only way to ask [`StopToken::should_stop`]
+//!   (C `kthread_should_stop`), so it can only be asked from inside such a thread;
+//! - [`KThread::stop`]: stops the thread and returns what the closure returned (C `kthread_stop`
+//!   and its return value); dropping a [`KThread`] stops it too;
+//! - [`scoped`]: runs a thread whose closure borrows from the caller's stack for the length of a
+//!   call, stopping it before the call returns (the safe way to share a `DECLARE_COMPLETION_ONSTACK`
+//!   with another thread).
+//!
+//! # Ownership of the closure
+//!
+//! The closure and the slot for its result live in one [`KBox`]ed packet that the [`KThread`]
+//! owns from creation to stop. The thread only borrows it, between the moment it starts and the
+//! moment it exits. The handle touches the packet again only after `kthread_stop()` returned, i.e.
+//! after the thread has exited (`kthread_stop` waits for the thread's `exited` completion, which
+//! also orders the thread's writes before our reads). Then the packet is freed, with whichever of
+//! the closure (never ran) or the result (ran) it holds. No case leaks:
+//!
+//! - creation fails: `kthread_create_on_node()` never calls the thread function on any of its
+//!   error paths (`kthread()` exits with `-EINTR` without calling it when the creator was killed),
+//!   so the packet, closure inside, is freed at once;
+//! - stopped before the closure started: `kthread()` sees `KTHREAD_SHOULD_STOP` and exits without
+//!   calling the thread function; [`KThread::stop`] drops the unused closure and returns `EINTR`,
+//!   just like `kthread_stop()` returns `-EINTR` then;
+//! - the closure returns before the stop: the thread exits, but the reference the handle holds on
+//!   the `task_struct` (taken before the first wake-up) keeps it valid for the later
+//!   `kthread_stop()`, which then returns at once.
+//!
+//! C header: [`include/linux/kthread.h`](srctree/include/linux/kthread.h)
+
+use core::marker::PhantomData;
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    fmt,
+    prelude::*,
+    sync::aref::ARef,
+    task::Task, //
+};
+
+/// The packet a thread runs: the closure until it is taken, then the result.
+struct Packet<F, R> {
+    func: Option<F>,
+    result: Option<R>,
+}
+
+/// A running kernel thread and the right to stop it.
+///
+/// Dropping it stops the thread (discarding its result); [`KThread::stop`] stops it and returns
+/// the result.
+///
+/// `'a` is how long whatever the closure borrows lives: the thread is stopped before `'a` ends.
+/// [`KThread::run`] only makes `'static` threads; [`scoped`] makes shorter-lived ones.
+///
+/// # Invariants
+///
+/// - `task` is a kernel thread created by `kthread_create_on_node()` with [`thread_fn::<F, R>`]
+///   and the packet as its data; the [`ARef`] keeps its `task_struct` valid even after it exits;
+/// - while `packet` is not null, the thread has not been stopped, and `packet` comes from
+///   `KBox::<Packet<F, R>>::into_raw`: the thread may use it until it exits, we own it afterwards;
+///   `finish` is `finish::<F, R>`;
+/// - the thread is stopped before `'a` ends: everything the closure borrows outlives it.
+pub(crate) struct KThread<'a, R> {
+    task: ARef<Task>,
+    packet: *mut c_void,
+    finish: unsafe fn(*mut c_void) -> Option<R>,
+    _borrows: PhantomData<&'a ()>,
+}
+
+// SAFETY: The handle may stop the thread from any task: `kthread_stop()` has no requirement on the
+// caller's identity. Stopping takes the result (`R: Send`) or drops the closure, which is `Send` by
+// the bound of every constructor.
+unsafe impl<R: Send> Send for KThread<'_, R> {}
+
+// SAFETY: `&KThread` offers only reads of the task's immutable pid; stopping needs ownership.
+unsafe impl<R: Send> Sync for KThread<'_, R> {}
+
+/// Proof that the code holding it runs in a thread made by [`KThread`]: asks whether it should
+/// stop, and sleeps in a way that a stop interrupts.
+///
+/// It is neither [`Send`] nor [`Sync`], so it never leaves its thread.
+pub(crate) struct StopToken {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl StopToken {
+    /// Whether [`KThread::stop`] (C `kthread_stop()`) was called on this thread; once true, the
+    /// thread should return soon, since the stopper waits for it.
+    #[inline]
+    pub(crate) fn should_stop(&self) -> bool {
+        // SAFETY: By the existence of `self`, the current task is a kthread made by
+        // `kthread_create_on_node()` (see `thread_fn`), which is what `kthread_should_stop()`
+        // requires.
+        unsafe { bindings::kthread_should_stop() }
+    }
+
+    /// Sleeps for `ms` milliseconds, or less if the thread is stopped meanwhile (C
+    /// `msleep_interruptible`; `kthread_stop()` raises `TIF_NOTIFY_SIGNAL`, which ends it).
+    ///
+    /// Returns `true` if the whole time elapsed.
+    #[inline]
+    pub(crate) fn sleep_ms(&self, ms: u32) -> bool {
+        // SAFETY: `msleep_interruptible` may be called from any sleepable context; a kthread's
+        // thread function is one.
+        unsafe { bindings::msleep_interruptible(ms) == 0 }
+    }
+}
+
+/// The C thread function: runs the closure of the packet `data` once and stores its result.
+///
+/// # Safety
+///
+/// `data` must be the `Packet<F, R>` of a [`KThread`], which the current thread may use
+/// exclusively until it exits.
+unsafe extern "C" fn thread_fn<F: FnOnce(&StopToken) -> R, R>(data: *mut c_void) -> c_int {
+    // SAFETY: Per the function safety requirement, nobody else touches the packet until we exit.
+    let packet = unsafe { &mut *data.cast::<Packet<F, R>>() };
+    if let Some(f) = packet.func.take() {
+        let token = StopToken {
+            _not_send: PhantomData,
+        };
+        packet.result = Some(f(&token));
+    }
+    // The result travels in the packet; `kthread_stop()`'s own return value is not used.
+    0
+}
+
+/// Frees a packet after its thread exited; returns the result if the closure ran.
+///
+/// # Safety
+///
+/// `packet` must come from `KBox::<Packet<F, R>>::into_raw`, and its thread (if any) must have
+/// exited, so that nothing else uses it.
+unsafe fn finish<F, R>(packet: *mut c_void) -> Option<R> {
+    // SAFETY: Per the function safety requirement, we own the box again.
+    let packet = unsafe { KBox::from_raw(packet.cast::<Packet<F, R>>()) };
+    // An unused closure (thread stopped before it started) is dropped with the box here.
+    KBox::into_inner(packet).result
+}
+
+impl<R: Send + 'static> KThread<'static, R> {
+    /// Creates a thread named by `name` and wakes it to run `f` (C `kthread_run()`).
+    ///
+    /// The name is truncated to 15 bytes in `comm` (`ps`, `/proc/<pid>/comm`).
+    ///
+    /// # Examples
+    ///
+    /// ```ignore
+    /// let t = KThread::run(fmt!("mythread{}", 1), |tok: &StopToken| {
+    ///     let mut n = 0u32;
+    ///     while !tok.should_stop() {
+    ///         n += 1;
+    ///         tok.sleep_ms(100);
+    ///     }
+    ///     n
+    /// })?;
+    /// let loops: u32 = t.stop()?;
+    /// ```
+    pub(crate) fn run<F>(name: fmt::Arguments<'_>, f: F) -> Result<Self>
+    where
+        F: FnOnce(&StopToken) -> R + Send + 'static,
+    {
+        // SAFETY: `'a` is `'static`: the closure borrows nothing that could end.
+        unsafe { Self::run_unchecked(name, f) }
+    }
+}
+
+impl<'a, R: Send> KThread<'a, R> {
+    /// Like [`KThread::run`], for a closure that may borrow for `'a`.
+    ///
+    /// # Safety
+    ///
+    /// The returned handle must be stopped or dropped before `'a` ends; in particular it must not
+    /// be leaked (e.g. with [`core::mem::forget`]).
+    unsafe fn run_unchecked<F>(name: fmt::Arguments<'_>, f: F) -> Result<Self>
+    where
+        F: FnOnce(&StopToken) -> R + Send + 'a,
+    {
+        let packet = KBox::new(
+            Packet::<F, R> {
+                func: Some(f),
+                result: None,
+            },
+            GFP_KERNEL,
+        )?;
+        let packet = KBox::into_raw(packet).cast::<c_void>();
+        // SAFETY: `thread_fn::<F, R>` gets `packet`, a `Packet<F, R>` that nobody else touches
+        // until the thread exits (we keep it until then). "%pA" formats the `fmt::Arguments` that
+        // the variadic argument points to (`rust_fmt_argument`); `name` outlives the call, during
+        // which `kvasprintf` copies the name.
+        let task = unsafe {
+            bindings::kthread_create_on_node(
+                Some(thread_fn::<F, R>),
+                packet,
+                bindings::NUMA_NO_NODE,
+                c"%pA".as_char_ptr(),
+                core::ptr::from_ref(&name).cast::<c_void>(),
+            )
+        };
+        let task = match from_err_ptr(task) {
+            Ok(task) => task,
+            Err(e) => {
+                // SAFETY: The thread function never runs when creation fails (see the file
+                // documentation), so the packet is ours alone.
+                drop(unsafe { finish::<F, R>(packet) });
+                return Err(e);
+            }
+        };
+        // SAFETY: `kthread_create_on_node()` succeeded, so `task` points to a valid, just-created
+        // `task_struct` (`Task` is a transparent wrapper of it); the thread sleeps until the
+        // wake-up below, so it cannot have exited and dropped its own reference yet.
+        let task_ref = unsafe { &*task.cast::<Task>() };
+        // Our own reference (`get_task_struct`), for `kthread_stop` even after the thread exits.
+        let task = ARef::from(task_ref);
+        // SAFETY: `task` is valid: we hold a reference.
+        unsafe { bindings::wake_up_process(task.as_ptr()) };
+        // INVARIANT: `task` was created with `thread_fn::<F, R>` and `packet` and is not stopped;
+        // `finish::<F, R>` matches; the caller stops us before `'a` ends.
+        Ok(Self {
+            task,
+            packet,
+            finish: finish::<F, R>,
+            _borrows: PhantomData,
+        })
+    }
+}
+
+impl<R> KThread<'_, R> {
+    /// The thread's process id, as shown by `ps`.
+    pub(crate) fn pid(&self) -> i32 {
+        self.task.pid()
+    }
+
+    /// Stops the thread and returns what its closure returned (C `kthread_stop()`).
+    ///
+    /// Sets the thread's "should stop" flag, wakes it, interrupts its interruptible sleeps and
+    /// waits until it has exited. Fails with `EINTR` if the thread was stopped before its closure
+    /// started (the closure is then dropped unrun), as `kthread_stop()` returns `-EINTR`.
+    ///
+    /// It waits for as long as the closure takes to return: a closure that never looks at
+    /// [`StopToken::should_stop`], or a thread stopping (or dropping) its own handle, hangs the
+    /// caller, exactly like C `kthread_stop()`. That is a liveness bug, not a memory-safety one.
+    pub(crate) fn stop(mut self) -> Result<R> {
+        self.stop_in_place().ok_or(EINTR)
+    }
+
+    /// Stops the thread, if not done yet, and frees the packet; returns the closure's result.
+    fn stop_in_place(&mut self) -> Option<R> {
+        if self.packet.is_null() {
+            return None;
+        }
+        // SAFETY: By the type invariant `task` is a kthread, valid as we hold a reference, and
+        // not stopped yet (`packet` is not null); `kthread_stop()` waits until it has exited.
+        unsafe { bindings::kthread_stop(self.task.as_ptr()) };
+        let packet = core::mem::take(&mut self.packet);
+        // SAFETY: The thread has exited, so the packet is ours; `finish` matches its type (type
+        // invariant); `packet` is null from now on, so it is freed only once.
+        unsafe { (self.finish)(packet) }
+    }
+}
+
+impl<R> Drop for KThread<'_, R> {
+    fn drop(&mut self) {
+        // Stopping is what keeps the closure's borrows valid: never skip it.
+        drop(self.stop_in_place());
+    }
+}
+
+/// Runs `f` in a new thread named `name` while the current task runs `body`; then stops the
+/// thread and returns what `body` returned and what the thread returned ([`KThread::stop`]).
+///
+/// Unlike [`KThread::run`], `f` may borrow from the caller, even from its stack: the thread is
+/// stopped (and has exited) before `scoped` returns, so before anything it borrows can go away.
+/// No handle escapes, so nothing can leak the thread past the borrow. Fails without running
+/// `body` if the thread cannot be created.
+///
+/// # Examples
+///
+/// ```ignore
+/// let done = core::pin::pin!(...);       // e.g. a completion on this stack
+/// let (mine, theirs) = kthread::scoped(fmt!("helper"), |tok: &StopToken| use_it(&done, tok),
+///     || wait_for_it(&done))?;
+/// ```
+pub(crate) fn scoped<'env, F, R, B, T>(
+    name: fmt::Arguments<'_>,
+    f: F,
+    body: B,
+) -> Result<(T, Result<R>)>
+where
+    F: FnOnce(&StopToken) -> R + Send + 'env,
+    R: Send + 'env,
+    B: FnOnce() -> T,
+{
+    // SAFETY: `thread` is a local of this function that is neither leaked nor returned: it is
+    // stopped below (a kernel panic does not unwind), before this call returns, so before `'env`
+    // ends.
+    let thread = unsafe { KThread::<'env, R>::run_unchecked(name, f)? };
+    let mine = body();
+    Ok((mine, thread.stop()))
+}
+
+#[cfg(CONFIG_KUNIT)]
+#[kunit_tests(ext_kthread)]
+mod tests {
+    use super::{
+        scoped,
+        KThread,
+        StopToken, //
+    };
+    use kernel::{
+        prelude::*,
+        sync::{
+            atomic::{
+                Atomic,
+                Relaxed, //
+            },
+            Arc, //
+        },
+        time::{delay::fsleep, Delta}, //
+    };
+
+    /// Counts its drops in a shared counter.
+    struct DropCount(Arc<Atomic<u32>>);
+
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn stop_returns_what_the_closure_returned() {
+        let t = KThread::run(fmt!("kt_test"), |tok: &StopToken| {
+            let mut loops = 0u32;
+            while !tok.should_stop() {
+                loops += 1;
+                tok.sleep_ms(1);
+            }
+            loops + 1000
+        })
+        .expect("thread creation");
+        fsleep(Delta::from_millis(20));
+        assert!(matches!(t.stop(), Ok(n) if n >= 1000));
+    }
+
+    #[test]
+    fn closure_dropped_once_whether_or_not_it_ran() {
+        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL).expect("allocation");
+        for i in 0..20u32 {
+            let d = DropCount(drops.clone());
+            let t = KThread::run(fmt!("kt_test{}", i), move |_tok: &StopToken| {
+                let _d = d;
+                7u32
+            })
+            .expect("thread creation");
+            // Often stopped before the thread ran (EINTR), sometimes after it returned.
+            match t.stop() {
+                Ok(r) => assert_eq!(r, 7),
+                Err(e) => assert_eq!(e, EINTR),
+            }
+            assert_eq!(drops.load(Relaxed), i + 1);
+        }
+    }
+
+    #[test]
+    fn dropping_the_handle_stops_the_thread() {
+        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL).expect("allocation");
+        let d = DropCount(drops.clone());
+        let t = KThread::run(fmt!("kt_test"), move |tok: &StopToken| {
+            let _d = d;
+            while !tok.should_stop() {
+                tok.sleep_ms(1000);
+            }
+        })
+        .expect("thread creation");
+        drop(t);
+        assert_eq!(drops.load(Relaxed), 1);
+    }
+
+    #[test]
+    fn scoped_thread_borrows_from_the_stack() {
+        let counter = Atomic::new(0u32);
+        let (mine, theirs) = scoped(
+            fmt!("kt_scoped"),
+            |tok: &StopToken| {
+                while !tok.should_stop() {
+                    counter.add(1, Relaxed);
+                    tok.sleep_ms(1);
+                }
+                counter.load(Relaxed)
+            },
+            || {
+                while counter.load(Relaxed) < 3 {
+                    fsleep(Delta::from_millis(1));
+                }
+                1
+            },
+        )
+        .expect("thread creation");
+        assert_eq!(mine, 1);
+        assert!(matches!(theirs, Ok(n) if n >= 3));
+    }
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The kthread completion tutorial in Rust (complete_kthread.ko), as a
+# transcript: each shell step, then the kernel log lines it caused. One
+# round per variant: where the completion lives (static, dynamic, onstack).
+set -u
+dmesg -n 1 # keep the console for the transcript; dmesg shows the log
+seen=$(dmesg | wc -l)
+
+# log_since: print the kernel log lines added since the last call, except the
+# KTAP lines of the KUnit suite that runs on each load (CONFIG_KUNIT kernels).
+log_since() {
+	sleep 0.3
+	log=$(dmesg)
+	echo "$log" | tail -n +$((seen + 1)) |
+		grep -vE '^\[[ 0-9.]+\] +(KTAP version|1\.\.[0-9]|#|ok [0-9]|not ok [0-9])' |
+		sed 's/^/        kernel: /'
+	seen=$(echo "$log" | wc -l)
+}
+
+run() {
+	echo "  [$(cut -d' ' -f1 /proc/uptime)] \$ $*"
+	eval "$@"
+	log_since
+}
+
+# now_ms: milliseconds since boot (/proc/uptime has centiseconds).
+now_ms() {
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+# timed_rmmod: rmmod and say how long it took.
+timed_rmmod() {
+	t0=$(now_ms)
+	rmmod complete_kthread
+	rc=$?
+	echo "rmmod returned $rc after $(($(now_ms) - t0)) ms"
+}
+
+echo
+echo "=== complete_kthread demo: two kthreads and a completion, in Rust ==="
+for v in static dynamic onstack; do
+	echo
+	case $v in
+	static) echo "  # variant=static: static DECLARE_COMPLETION (StaticCompletion)" ;;
+	dynamic) echo "  # variant=dynamic: init_completion on allocated memory (Arc::pin_init)" ;;
+	onstack) echo "  # variant=onstack: DECLARE_COMPLETION_ONSTACK on the waiter's stack," \
+		"lent to a worker the waiter creates and stops (kthread::scoped)" ;;
+	esac
+	run insmod /modules/complete_kthread.ko variant=$v period_ms=250
+	echo "  # the two threads, by name"
+	run "ps | grep '[c]kt_'; grep -l ckt_ /proc/[0-9]*/comm | xargs grep -H ."
+	echo "  # the worker completes every 250 ms; the waiter wakes each time"
+	run "sleep 0.6"
+	echo "  # rmmod stops the waiter first (the order that hangs the tutorial), then the worker"
+	run timed_rmmod
+	run "ps | grep '[c]kt_' || echo no ckt_ thread left"
+done
+echo
+echo "  # a long period: rmmod while both threads sleep is still immediate"
+run insmod /modules/complete_kthread.ko variant=onstack period_ms=60000
+run "sleep 0.5; timed_rmmod"
+echo
+echo "  # a failed thread creation (simulated) fails insmod; the other thread is stopped"
+run "insmod /modules/complete_kthread.ko variant=dynamic inject_fail=worker; echo insmod: \$?"
+run "grep -q complete_kthread /proc/modules && echo still loaded || echo not loaded"
+echo "=== demo done ==="

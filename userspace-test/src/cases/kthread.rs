@@ -1,0 +1,376 @@
+//! `complete_kthread.ko`: two kernel threads signalling through a completion, in each of its
+//! three variants (`static`, `dynamic`, `onstack`).
+//!
+//! These cases load and unload `complete_kthread` themselves (their table rows have no params),
+//! from the directory of `--module` (`/modules/complete_kthread.ko` by default), and always
+//! leave it unloaded. They skip if that file does not exist.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::{Ctx, WAIT};
+use crate::error::{CaseResult, Context, Fail};
+use crate::kmsg::Record;
+use crate::module;
+use crate::sys::{self, Errno};
+use crate::{bail, ensure, ensure_eq};
+
+/// The module's name.
+const NAME: &str = "complete_kthread";
+
+/// The prefix `pr_info!` gives every line of the module.
+const PREFIX: &str = "complete_kthread: ";
+
+/// The thread names (`/proc/<pid>/comm`).
+const WAITER: &str = "ckt_waiter";
+const WORKER: &str = "ckt_worker";
+
+/// The variants `variant=` accepts.
+const VARIANTS: [&str; 3] = ["static", "dynamic", "onstack"];
+
+/// The longest `rmmod` may take, whatever the threads are doing.
+const RMMOD_MAX: Duration = Duration::from_secs(2);
+
+/// The worker period of the log-sequence cases, in ms.
+const PERIOD_MS: u32 = 50;
+
+/// Wake-ups (and completions) the log-sequence cases wait for.
+const WAKES: u32 = 3;
+
+/// Load/unload cycles per variant of `kthread_repeat`.
+const CYCLES: usize = 10;
+
+/// Kernel log patterns that mean the kernel found a bug (hung task, lockdep, warnings...).
+const BAD: &[&str] = &[
+    "BUG:",
+    "WARNING:",
+    "Oops",
+    "INFO: task",
+    "blocked for more than",
+    "INFO: possible",
+    "INFO: lockdep",
+    "possible circular",
+    "inconsistent lock state",
+    "DEBUG_LOCKS_WARN_ON",
+    "soft lockup",
+    "general protection fault",
+    "Call Trace:",
+];
+
+/// Lines that match [`BAD`] but only report the (emulated) CPU's hardware vulnerabilities.
+const BENIGN: &[&str] = &["Speculative Return Stack Overflow: WARNING: See"];
+
+/// `variant=static`: both threads, the log sequence, `rmmod` within 2 s, a clean log.
+pub fn kthread_static(ctx: &Ctx) -> CaseResult {
+    one_variant(ctx, "static")
+}
+
+/// `variant=dynamic`: as [`kthread_static`], with the completion in an allocation.
+pub fn kthread_dynamic(ctx: &Ctx) -> CaseResult {
+    one_variant(ctx, "dynamic")
+}
+
+/// `variant=onstack`: as [`kthread_static`], with the completion on the waiter's stack.
+pub fn kthread_onstack(ctx: &Ctx) -> CaseResult {
+    one_variant(ctx, "onstack")
+}
+
+/// Every variant, 10 cycles each of load, (alternately no wait or a short one), unload within
+/// 2 s; then once each with a 60 s period, so that `rmmod` meets both threads asleep.
+pub fn kthread_repeat(ctx: &Ctx) -> CaseResult {
+    let ko = module_file(ctx)?;
+    let _guard = Unloader;
+    unload_settled()?;
+    for v in VARIANTS {
+        for i in 0..CYCLES {
+            let params = format!("variant={v} period_ms={}", 1 + i % 3);
+            load(&ko, &params)?;
+            if i % 2 == 1 {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let took = timed_unload().with_ctx(|| format!("{v} cycle {i}: rmmod"))?;
+            ensure!(
+                took < RMMOD_MAX,
+                "{v} cycle {i}: rmmod took {took:?} (limit {RMMOD_MAX:?})"
+            );
+            wait_threads(0, &format!("{v} cycle {i}: threads gone after rmmod"))?;
+        }
+        load(&ko, &format!("variant={v} period_ms=60000"))?;
+        wait_threads(1, &format!("{v} long period: both threads"))?;
+        let took = timed_unload().with_ctx(|| format!("{v} long period: rmmod"))?;
+        ensure!(
+            took < RMMOD_MAX,
+            "{v} long period: rmmod took {took:?} (limit {RMMOD_MAX:?})"
+        );
+        wait_threads(0, &format!("{v} long period: threads gone"))?;
+    }
+    no_bad_lines(&records(ctx)?)
+}
+
+/// A failed thread creation (`inject_fail=waiter|worker`) makes insmod fail with ENOMEM and
+/// leaves no module and no thread behind, in every variant.
+pub fn kthread_create_fails(ctx: &Ctx) -> CaseResult {
+    let ko = module_file(ctx)?;
+    let _guard = Unloader;
+    unload_settled()?;
+    for v in VARIANTS {
+        for which in ["waiter", "worker"] {
+            let params = format!("variant={v} inject_fail={which}");
+            match module::load(&ko, &params) {
+                Ok(()) => {
+                    let _ = unload_settled();
+                    bail!("insmod {params} succeeded");
+                }
+                Err(e) => ensure_eq!(e.0, libc::ENOMEM, "errno of insmod {params} ({e})"),
+            }
+            ensure!(!is_loaded(), "module loaded after insmod {params} failed");
+            wait_threads(0, &format!("no thread left after insmod {params}"))?;
+        }
+    }
+    let recs = records(ctx)?;
+    let lines = module_lines(&recs);
+    for which in ["waiter", "worker"] {
+        let want = format!("inject_fail: failing the creation of ckt_{which}");
+        let n = lines.iter().filter(|l| **l == want).count();
+        ensure_eq!(n, VARIANTS.len(), "'{want}' lines");
+    }
+    // In `static` and `dynamic`, init's error path stops the waiter it made before the worker
+    // failed; the waiter may or may not have started running by then.
+    let stopped: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("ckt_waiter stopped "))
+        .collect();
+    ensure_eq!(stopped.len(), 2, "'ckt_waiter stopped' lines ({lines:?})");
+    for l in stopped {
+        ensure!(
+            *l == "ckt_waiter stopped after 0 wake-ups"
+                || *l == "ckt_waiter stopped before it ran (EINTR)",
+            "unexpected line '{l}'"
+        );
+    }
+    no_bad_lines(&recs)
+}
+
+/// Loads `variant`, checks the threads and the log, unloads within 2 s, checks again.
+fn one_variant(ctx: &Ctx, variant: &str) -> CaseResult {
+    let ko = module_file(ctx)?;
+    let _guard = Unloader;
+    unload_settled()?;
+    load(&ko, &format!("variant={variant} period_ms={PERIOD_MS}"))?;
+
+    // Both threads exist, once each, under their names.
+    wait_threads(1, "ckt_waiter and ckt_worker in /proc/*/comm")?;
+    let shown = std::fs::read_to_string(format!("/sys/module/{NAME}/parameters/variant"))
+        .ctx("read the variant parameter")?;
+    ensure_eq!(
+        shown.trim(),
+        variant,
+        "/sys/module/{NAME}/parameters/variant"
+    );
+
+    // The worker completes, the waiter wakes: the log shows the pairs in order.
+    let woken = format!("ckt_waiter: woken #{WAKES}");
+    sys::poll_until(WAIT, &format!("'{woken}' in the kernel log"), || {
+        let recs = records(ctx)?;
+        Ok(if module_lines(&recs).contains(&woken.as_str()) {
+            Ok(())
+        } else {
+            Err(format!("module lines: {:?}", module_lines(&recs)))
+        })
+    })?;
+    let recs = records(ctx)?;
+    let lines = module_lines(&recs);
+    let mut want = vec![
+        format!("loading: variant={variant} period_ms={PERIOD_MS}"),
+        format!("loaded: variant={variant}"),
+    ];
+    expect_in_order(&lines, &want)?;
+    for start in [
+        format!("ckt_waiter: waiting on the {variant} completion"),
+        format!("ckt_worker: completing every {PERIOD_MS} ms"),
+    ] {
+        ensure!(
+            lines.contains(&start.as_str()),
+            "no '{start}' line in {lines:?}"
+        );
+    }
+    want.clear();
+    for k in 1..=WAKES {
+        want.push(format!("ckt_worker: complete #{k}"));
+        want.push(format!("ckt_waiter: woken #{k}"));
+    }
+    // Each wake-up needs one more completion than the one before, so `complete #k` is logged
+    // before `woken #k`; the worker may run ahead, hence only the pairwise order is checked.
+    for pair in want.chunks(2) {
+        expect_in_order(&lines, pair)?;
+    }
+
+    // rmmod is prompt, stops both threads, and reports what they returned.
+    let took = timed_unload().ctx("rmmod")?;
+    ensure!(
+        took < RMMOD_MAX,
+        "rmmod took {took:?} (limit {RMMOD_MAX:?})"
+    );
+    wait_threads(0, "both threads gone after rmmod")?;
+    let recs = records(ctx)?;
+    let lines = module_lines(&recs);
+    let tail = [
+        format!("unloading ({variant}): stopping ckt_waiter"),
+        "ckt_waiter: stopping after ".to_string(),
+        "unloaded: ".to_string(),
+    ];
+    expect_prefixes_in_order(&lines, &tail)?;
+    ensure!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("ckt_worker: stopping after ")),
+        "no 'ckt_worker: stopping after' line in {lines:?}"
+    );
+    let wakes: u32 = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("ckt_waiter: stopping after "))
+        .and_then(|r| r.strip_suffix(" wake-ups"))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| Fail::Fail(format!("unparsable waiter stop line in {lines:?}")))?;
+    ensure!(
+        wakes >= WAKES,
+        "the waiter reports {wakes} wake-ups, expected >= {WAKES}"
+    );
+    no_bad_lines(&recs)
+}
+
+/// The module file: `complete_kthread.ko` next to `--module`; skips the case if it is missing.
+fn module_file(ctx: &Ctx) -> CaseResult<PathBuf> {
+    let ko = ctx.opts.module.with_file_name(format!("{NAME}.ko"));
+    if !ko.is_file() {
+        return Err(Fail::Skip(format!("no module file at {}", ko.display())));
+    }
+    Ok(ko)
+}
+
+/// Unloads `complete_kthread` when dropped, whatever the case did.
+struct Unloader;
+
+impl Drop for Unloader {
+    fn drop(&mut self) {
+        let _ = unload_settled();
+    }
+}
+
+/// Whether the module is loaded.
+fn is_loaded() -> bool {
+    std::path::Path::new("/sys/module").join(NAME).exists()
+}
+
+/// Loads the module with `params`.
+fn load(ko: &std::path::Path, params: &str) -> CaseResult {
+    module::load(ko, params).with_ctx(|| format!("finit_module({}, \"{params}\")", ko.display()))
+}
+
+/// `delete_module("complete_kthread", O_NONBLOCK)`, as `rmmod` does.
+fn unload() -> Result<(), Errno> {
+    let name = sys::cstring(NAME)?;
+    // SAFETY: `name` is a NUL-terminated string live for the call.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}
+
+/// Unloads and returns how long `delete_module` took.
+fn timed_unload() -> Result<Duration, Errno> {
+    let t0 = Instant::now();
+    unload()?;
+    Ok(t0.elapsed())
+}
+
+/// Unloads the module if it is loaded (a module still initialising may refuse for a moment).
+fn unload_settled() -> CaseResult {
+    let end = Instant::now() + WAIT;
+    while is_loaded() {
+        match unload() {
+            Ok(()) => break,
+            Err(e) if (e.0 == libc::EAGAIN || e.0 == libc::EBUSY) && Instant::now() < end => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e).ctx("delete_module(complete_kthread)"),
+        }
+    }
+    Ok(())
+}
+
+/// The pids of the tasks whose `comm` is `name`.
+fn pids_named(name: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+        (comm.trim_end_matches('\n') == name).then_some(pid)
+    })
+    .collect()
+}
+
+/// Waits until exactly `n` tasks are named `ckt_waiter` and `n` named `ckt_worker`.
+fn wait_threads(n: usize, what: &str) -> CaseResult {
+    sys::poll_until(WAIT, what, || {
+        let (w, k) = (pids_named(WAITER), pids_named(WORKER));
+        Ok(if w.len() == n && k.len() == n {
+            Ok(())
+        } else {
+            Err(format!("{WAITER}: {w:?}, {WORKER}: {k:?}"))
+        })
+    })
+}
+
+/// The kernel log records of the case so far.
+fn records(ctx: &Ctx) -> CaseResult<Vec<Record>> {
+    Ok(ctx.kmsg_now()?.records.clone())
+}
+
+/// The module's lines, without the prefix.
+fn module_lines(recs: &[Record]) -> Vec<&str> {
+    recs.iter()
+        .filter_map(|r| r.msg.strip_prefix(PREFIX))
+        .collect()
+}
+
+/// Fails unless every line of `want` is in `lines`, in that order.
+fn expect_in_order(lines: &[&str], want: &[String]) -> CaseResult {
+    let mut at = 0;
+    for w in want {
+        match lines[at..].iter().position(|l| l == w) {
+            Some(i) => at += i + 1,
+            None => bail!("no '{w}' line (in this order: {want:?}) in {lines:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Fails unless lines starting with each of `want` are in `lines`, in that order.
+fn expect_prefixes_in_order(lines: &[&str], want: &[String]) -> CaseResult {
+    let mut at = 0;
+    for w in want {
+        match lines[at..].iter().position(|l| l.starts_with(w.as_str())) {
+            Some(i) => at += i + 1,
+            None => bail!("no line starting with '{w}' (in this order: {want:?}) in {lines:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Fails if any record reports a kernel bug, hung task or lockdep splat.
+fn no_bad_lines(recs: &[Record]) -> CaseResult {
+    let hits: Vec<&str> = recs
+        .iter()
+        .map(|r| r.msg.as_str())
+        .filter(|m| BAD.iter().any(|p| m.contains(p)))
+        .filter(|m| !BENIGN.iter().any(|p| m.contains(p)))
+        .collect();
+    ensure!(hits.is_empty(), "bad kernel log lines: {hits:?}");
+    Ok(())
+}
