@@ -215,6 +215,40 @@ pub fn read_whole_log() -> Result<Vec<Record>, Errno> {
     Ok(k.records)
 }
 
+/// Kernel log patterns that mean the kernel found a bug: warnings, oopses, lockdep, hung tasks,
+/// lockups, sanitizers.
+pub const BAD: &[&str] = &[
+    "BUG:",
+    "WARNING:",
+    "Oops",
+    "INFO: task",
+    "blocked for more than",
+    "INFO: possible",
+    "INFO: lockdep",
+    "possible circular",
+    "inconsistent lock state",
+    "DEBUG_LOCKS_WARN_ON",
+    "soft lockup",
+    "hard LOCKUP",
+    "KASAN",
+    "UBSAN",
+    "general protection fault",
+    "kernel BUG",
+    "Call Trace:",
+];
+
+/// Lines that match [`BAD`] but only report the (emulated) CPU's hardware vulnerabilities.
+const BENIGN: &[&str] = &["Speculative Return Stack Overflow: WARNING: See"];
+
+/// The records among `records` that report a kernel bug (see [`BAD`]).
+pub fn bad_records(records: &[Record]) -> Vec<&Record> {
+    records
+        .iter()
+        .filter(|r| BAD.iter().any(|p| r.msg.contains(p)))
+        .filter(|r| !BENIGN.iter().any(|p| r.msg.contains(p)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,12 @@ const SETTLE: Duration = Duration::from_secs(10);
 
 /// Whether the module is loaded.
 pub fn is_loaded() -> bool {
-    Path::new("/sys/module").join(NAME).exists()
+    is_loaded_named(NAME)
+}
+
+/// Whether the module `name` is loaded.
+pub fn is_loaded_named(name: &str) -> bool {
+    Path::new("/sys/module").join(name).exists()
 }
 
 /// Loads the module file at `path` with the space-separated `params`.
@@ -52,7 +57,12 @@ pub fn load(path: &Path, params: &str) -> Result<(), Errno> {
 
 /// `delete_module("complete_dev", O_NONBLOCK)`, as `rmmod` does: refused while in use.
 pub fn unload() -> Result<(), Errno> {
-    let name = sys::cstring(NAME)?;
+    unload_named(NAME)
+}
+
+/// `delete_module(name, O_NONBLOCK)`, as `rmmod` does: refused while in use.
+pub fn unload_named(name: &str) -> Result<(), Errno> {
+    let name = sys::cstring(name)?;
     // SAFETY: `name` is a NUL-terminated string live for the call.
     let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
     if r == 0 {
@@ -65,17 +75,24 @@ pub fn unload() -> Result<(), Errno> {
 /// Unloads the module if loaded, retrying while it is busy (a reader still exiting), then waits
 /// for `/dev/complete` to go.
 pub fn unload_settled() -> CaseResult {
+    unload_settled_named(NAME)?;
+    wait_node(false)
+}
+
+/// Unloads the module `name` if loaded, retrying while it is busy (still initialising, or a
+/// user still exiting).
+pub fn unload_settled_named(name: &str) -> CaseResult {
     let end = Instant::now() + SETTLE;
-    while is_loaded() {
-        match unload() {
+    while is_loaded_named(name) {
+        match unload_named(name) {
             Ok(()) => break,
             Err(e) if (e.0 == libc::EAGAIN || e.0 == libc::EBUSY) && Instant::now() < end => {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(e) => return Err(e).ctx("delete_module(complete_dev)"),
+            Err(e) => return Err(e).with_ctx(|| format!("delete_module({name})")),
         }
     }
-    wait_node(false)
+    Ok(())
 }
 
 /// Loads the module afresh with `params` (unloading a loaded one first, so every counter starts

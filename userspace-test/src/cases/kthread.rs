@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::{Ctx, WAIT};
 use crate::error::{CaseResult, Context, Fail};
-use crate::kmsg::Record;
+use crate::kmsg::{self, Record};
 use crate::module;
 use crate::sys::{self, Errno};
 use crate::{bail, ensure, ensure_eq};
@@ -39,26 +39,6 @@ const WAKES: u32 = 3;
 
 /// Load/unload cycles per variant of `kthread_repeat`.
 const CYCLES: usize = 10;
-
-/// Kernel log patterns that mean the kernel found a bug (hung task, lockdep, warnings...).
-const BAD: &[&str] = &[
-    "BUG:",
-    "WARNING:",
-    "Oops",
-    "INFO: task",
-    "blocked for more than",
-    "INFO: possible",
-    "INFO: lockdep",
-    "possible circular",
-    "inconsistent lock state",
-    "DEBUG_LOCKS_WARN_ON",
-    "soft lockup",
-    "general protection fault",
-    "Call Trace:",
-];
-
-/// Lines that match [`BAD`] but only report the (emulated) CPU's hardware vulnerabilities.
-const BENIGN: &[&str] = &["Speculative Return Stack Overflow: WARNING: See"];
 
 /// `variant=static`: both threads, the log sequence, `rmmod` within 2 s, a clean log.
 pub fn kthread_static(ctx: &Ctx) -> CaseResult {
@@ -259,7 +239,7 @@ impl Drop for Unloader {
 
 /// Whether the module is loaded.
 fn is_loaded() -> bool {
-    std::path::Path::new("/sys/module").join(NAME).exists()
+    module::is_loaded_named(NAME)
 }
 
 /// Loads the module with `params`.
@@ -269,14 +249,7 @@ fn load(ko: &std::path::Path, params: &str) -> CaseResult {
 
 /// `delete_module("complete_kthread", O_NONBLOCK)`, as `rmmod` does.
 fn unload() -> Result<(), Errno> {
-    let name = sys::cstring(NAME)?;
-    // SAFETY: `name` is a NUL-terminated string live for the call.
-    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(Errno::last())
-    }
+    module::unload_named(NAME)
 }
 
 /// Unloads and returns how long `delete_module` took.
@@ -288,17 +261,7 @@ fn timed_unload() -> Result<Duration, Errno> {
 
 /// Unloads the module if it is loaded (a module still initialising may refuse for a moment).
 fn unload_settled() -> CaseResult {
-    let end = Instant::now() + WAIT;
-    while is_loaded() {
-        match unload() {
-            Ok(()) => break,
-            Err(e) if (e.0 == libc::EAGAIN || e.0 == libc::EBUSY) && Instant::now() < end => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => return Err(e).ctx("delete_module(complete_kthread)"),
-        }
-    }
-    Ok(())
+    module::unload_settled_named(NAME)
 }
 
 /// The pids of the tasks whose `comm` is `name`.
@@ -365,11 +328,9 @@ fn expect_prefixes_in_order(lines: &[&str], want: &[String]) -> CaseResult {
 
 /// Fails if any record reports a kernel bug, hung task or lockdep splat.
 fn no_bad_lines(recs: &[Record]) -> CaseResult {
-    let hits: Vec<&str> = recs
-        .iter()
+    let hits: Vec<&str> = kmsg::bad_records(recs)
+        .into_iter()
         .map(|r| r.msg.as_str())
-        .filter(|m| BAD.iter().any(|p| m.contains(p)))
-        .filter(|m| !BENIGN.iter().any(|p| m.contains(p)))
         .collect();
     ensure!(hits.is_empty(), "bad kernel log lines: {hits:?}");
     Ok(())

@@ -204,37 +204,12 @@ pub fn params_refused(ctx: &Ctx) -> CaseResult {
     Ok(())
 }
 
-/// Kernel log patterns that mean the kernel found a bug.
-const BAD: &[&str] = &[
-    "BUG:",
-    "WARNING:",
-    "Oops",
-    "INFO: task",
-    "INFO: possible",
-    "INFO: lockdep",
-    "possible circular",
-    "inconsistent lock state",
-    "DEBUG_LOCKS_WARN_ON",
-    "soft lockup",
-    "hard LOCKUP",
-    "KASAN",
-    "UBSAN",
-    "general protection fault",
-    "kernel BUG",
-    "Call Trace:",
-];
-
-/// Lines that match [`BAD`] but only report the (emulated) CPU's hardware vulnerabilities.
-const BENIGN: &[&str] = &["Speculative Return Stack Overflow: WARNING: See"];
-
 /// The whole kernel log so far holds no bug, warning, lockdep, hung-task or sanitizer report.
 pub fn kmsg_clean(_ctx: &Ctx) -> CaseResult {
     let records = kmsg::read_whole_log().ctx("read /dev/kmsg from the start")?;
     ensure!(!records.is_empty(), "/dev/kmsg returned no record at all");
-    let hits: Vec<String> = records
-        .iter()
-        .filter(|r| BAD.iter().any(|p| r.msg.contains(p)))
-        .filter(|r| !BENIGN.iter().any(|p| r.msg.contains(p)))
+    let hits: Vec<String> = kmsg::bad_records(&records)
+        .into_iter()
         .map(|r| {
             format!(
                 "[{}.{:06}] {}",
