@@ -74,8 +74,14 @@ log=$BUILD_DIR/logs/$mode-$(date +%Y%m%d-%H%M%S).log
 boot() {
 	mapfile -t args < <(qemu_args "$1" "${extra[@]}")
 	: >"$log"
-	timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${args[@]}" ${QEMU_EXTRA:-} \
-		-display none -monitor none -serial "file:$log" &
+	# QEMU's own messages go to $log.qemu; the subshell's job notices (such
+	# as "Aborted" when QEMU dies on a signal) are dropped: its exit status
+	# tells the same.
+	(
+		timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${args[@]}" ${QEMU_EXTRA:-} \
+			-display none -monitor none -serial "file:$log" 2>"$log.qemu"
+		exit $?
+	) 2>/dev/null &
 	qpid=$!
 }
 
@@ -102,9 +108,14 @@ if [[ $ACCEL == auto ]]; then
 		if grep -q 'complete-dev-init: up' "$log"; then
 			accel=kvm
 		else
-			echo "==> KVM guest did not come up in ${KVM_WATCHDOG}s: falling back to TCG" >&2
-			kill "$qpid" 2>/dev/null || true
-			wait "$qpid" 2>/dev/null || true
+			if kill -0 "$qpid" 2>/dev/null; then
+				why="no sign of life in ${KVM_WATCHDOG}s"
+				kill "$qpid" 2>/dev/null || true
+			else
+				why="QEMU exited: $(head -n1 "$log.qemu" 2>/dev/null)"
+			fi
+			{ wait "$qpid"; } 2>/dev/null || true
+			echo "==> KVM guest did not come up ($why): falling back to TCG" >&2
 		fi
 	fi
 fi
@@ -117,6 +128,11 @@ wait "$qpid" || qrc=$?
 wait "$spid" 2>/dev/null || true
 # The console log is complete now; the summary follows.
 echo "    console log: $log" >&2
+if [[ -s $log.qemu ]]; then
+	echo "    QEMU said:" >&2
+	sed 's/^/      /' "$log.qemu" >&2
+fi
+rm -f "$log.qemu"
 
 status=$(sed -n 's/^complete-dev-init: exit status \([0-9]*\).*/\1/p' "$log" | tail -n1)
 fail=0
