@@ -32,6 +32,9 @@ demo-kthread: modules
 shell: modules
 	@tools/vm-run.sh shell
 
+bench: modules
+	@tools/bench.sh
+
 check:
 	@tools/check.sh
 

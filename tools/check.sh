@@ -22,7 +22,7 @@ check() {
 }
 
 kernel_rs() {
-	git -C "$TOP_DIR" ls-files '*.rs' | grep -v '^userspace-test/' | sed "s|^|$TOP_DIR/|"
+	git -C "$TOP_DIR" ls-files '*.rs' | grep -vE '^(userspace-test|bench)/' | sed "s|^|$TOP_DIR/|"
 }
 
 "$TOOLS_DIR/deps.sh"
@@ -31,16 +31,18 @@ if [[ -z ${KDIR:-} ]]; then
 	export KDIR
 fi
 check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 $(kernel_rs)
-check "cargo fmt (userspace-test)" cargo fmt --manifest-path "$TOP_DIR/userspace-test/Cargo.toml" --check
-check "cargo clippy -D warnings (userspace-test)" \
-	quiet cargo clippy --manifest-path "$TOP_DIR/userspace-test/Cargo.toml" --all-targets -- -D warnings
+for crate in userspace-test bench; do
+	check "cargo fmt ($crate)" cargo fmt --manifest-path "$TOP_DIR/$crate/Cargo.toml" --check
+	check "cargo clippy -D warnings ($crate)" \
+		quiet cargo clippy --manifest-path "$TOP_DIR/$crate/Cargo.toml" --all-targets -- -D warnings
+done
 check "cargo test (userspace-test, host unit tests)" \
 	quiet cargo test --manifest-path "$TOP_DIR/userspace-test/Cargo.toml"
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
 check "modinfo: license, author, description, parameter descriptions" \
-	"$TOOLS_DIR/modinfo-check.sh" "$TOP_DIR"/*.ko
+	"$TOOLS_DIR/modinfo-check.sh" "$TOP_DIR"/*.ko "$TOP_DIR"/bench/ref/*.ko
 check "userspace build + kselftest install" "$TOOLS_DIR/userspace-build.sh"
 # Lint failures still let the VM run; a failed build does not.
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
