@@ -12,7 +12,7 @@
 
 use core::marker::PhantomData;
 use kernel::{
-    bindings,
+    bindings, fmt,
     prelude::*,
     str::{parse_int::ParseInt, BStr},
     sync::atomic::{
@@ -27,8 +27,37 @@ pub(crate) trait ParamValue: Sync + 'static {
     fn set(&self, arg: &[u8]) -> Result;
     /// Writes the value into `out`; returns the number of bytes written.
     fn show(&self, out: &mut [u8]) -> usize;
-    /// What a valid value looks like, for the error message.
-    const HELP: &'static str;
+    /// What a valid value looks like, for the error message of a refused one.
+    fn expected(&self) -> Expected<'_>;
+}
+
+/// What a parameter accepts, printed when a value is refused.
+pub(crate) enum Expected<'a> {
+    /// A fixed description.
+    Text(&'static str),
+    /// A number from 0 to the bound.
+    UpTo(u32),
+    /// One of these names.
+    OneOf(&'a [&'static str]),
+}
+
+impl fmt::Display for Expected<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(t) => f.write_str(t),
+            Self::UpTo(max) => write!(f, "a number from 0 to {max}"),
+            Self::OneOf(names) => {
+                f.write_str("one of ")?;
+                for (i, n) in names.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(n)?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A boolean parameter (`y`/`n`/`1`/`0`/`on`/`off`, as C `bool` parameters).
@@ -48,7 +77,9 @@ impl BoolParam {
 }
 
 impl ParamValue for BoolParam {
-    const HELP: &'static str = "one of y, n, 1, 0, on, off";
+    fn expected(&self) -> Expected<'_> {
+        Expected::Text("one of y, n, 1, 0, on, off")
+    }
 
     fn set(&self, arg: &[u8]) -> Result {
         self.0.store(kernel::str::kstrtobool_bytes(arg)?, Relaxed);
@@ -83,7 +114,9 @@ impl UintParam {
 }
 
 impl ParamValue for UintParam {
-    const HELP: &'static str = "an unsigned number within the documented range";
+    fn expected(&self) -> Expected<'_> {
+        Expected::UpTo(self.max)
+    }
 
     fn set(&self, arg: &[u8]) -> Result {
         let v = u32::from_str(BStr::from_bytes(arg))?;
@@ -142,7 +175,9 @@ impl ChoiceParam {
 }
 
 impl ParamValue for ChoiceParam {
-    const HELP: &'static str = "one of the names listed in the parameter description";
+    fn expected(&self) -> Expected<'_> {
+        Expected::OneOf(self.choices)
+    }
 
     fn set(&self, arg: &[u8]) -> Result {
         let i = self
@@ -205,10 +240,10 @@ unsafe extern "C" fn set_param<P: ParamValue>(
             // SAFETY: `name` is the NUL-terminated static name set by `module_param_sysfs!`.
             let name = unsafe { CStr::from_char_ptr(name) };
             pr_err!(
-                "parameter {}: '{}' refused: {}\n",
+                "parameter {}: '{}' refused: expected {}\n",
                 name,
                 BStr::from_bytes(arg),
-                P::HELP
+                param.expected()
             );
             e.to_errno()
         }
