@@ -3,25 +3,7 @@
 # transcript: each shell step, then the kernel log lines it caused. One
 # round per variant: where the completion lives (static, dynamic, onstack).
 set -u
-dmesg -n 1 # keep the console for the transcript; dmesg shows the log
-seen=$(dmesg | wc -l)
-
-# log_since: print the kernel log lines added since the last call, except the
-# KTAP lines of the KUnit suite that runs on each load (CONFIG_KUNIT kernels).
-log_since() {
-	sleep 0.3
-	log=$(dmesg)
-	echo "$log" | tail -n +$((seen + 1)) |
-		grep -vE '^\[[ 0-9.]+\] +(KTAP version|1\.\.[0-9]|#|ok [0-9]|not ok [0-9])' |
-		sed 's/^/        kernel: /'
-	seen=$(echo "$log" | wc -l)
-}
-
-run() {
-	echo "  [$(cut -d' ' -f1 /proc/uptime)] \$ $*"
-	eval "$@"
-	log_since
-}
+. /guest/transcript.sh
 
 # now_ms: milliseconds since boot (/proc/uptime has centiseconds).
 now_ms() {

@@ -2,21 +2,7 @@
 # `make demo`: the LDD3 scenario with busybox cat and echo, as a
 # transcript: each shell step, then the kernel log lines it caused.
 set -u
-dmesg -n 1 # keep the console for the transcript; dmesg shows the log
-seen=$(dmesg | wc -l)
-
-# log_since: print the kernel log lines added since the last call.
-log_since() {
-	sleep 0.3
-	dmesg | tail -n +$((seen + 1)) | sed 's/^/        kernel: /'
-	seen=$(dmesg | wc -l)
-}
-
-run() {
-	echo "  [$(cut -d' ' -f1 /proc/uptime)] \$ $*"
-	eval "$@"
-	log_since
-}
+. /guest/transcript.sh
 
 echo
 echo "=== complete_dev demo: LDD3's complete driver in Rust ==="
