@@ -41,11 +41,15 @@ trap 'rm -rf "$dir"' EXIT
 	echo 'MODULE_LICENSE("GPL");'
 } >"$dir/layout_c.c"
 {
+	# A crate doc: kernels with CONFIG_WERROR=y (defconfig) fail on missing_docs.
+	echo '//! Layout probe of complete-dev: offsets as the Rust bindings see them.'
 	echo 'use core::mem::{offset_of, size_of};'
 	echo 'use kernel::{bindings, prelude::*};'
 	echo 'module! { type: M, name: "layout_rs", authors: ["complete-dev"], description: "layout probe", license: "GPL", }'
+	echo '/// The probe module; it refuses to load.'
 	echo 'struct M;'
 	echo 'impl kernel::Module for M { fn init(_m: &'"'"'static ThisModule) -> Result<Self> { Err(ENODEV) } }'
+	echo '/// The offsets and sizes, read out of the object file.'
 	echo "#[used] #[no_mangle] static COMPLETE_DEV_LAYOUT: [usize; ${#FIELDS[@]}] = ["
 	for f in "${FIELDS[@]}"; do echo "	${f#*|},"; done
 	echo '];'
