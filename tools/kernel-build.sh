@@ -51,7 +51,7 @@ quiet kmake rustavailable ||
 	die "the Rust toolchain is not usable for this kernel; run tools/deps.sh and see 'make -C $src O=$out rustavailable'"
 done_step
 
-step "building Linux $version with Rust (8 to 13 min on 2 cores)"
+step "building Linux $version with Rust (7 to 13 min on 2 cores)"
 long kmake -j"$(($(nproc) + 1))" bzImage modules ||
 	die "kernel build failed; rerun with V=1 to see the compiler output"
 done_step
