@@ -40,6 +40,8 @@ check "cargo test (userspace-test, host unit tests)" \
 	quiet cargo test --manifest-path "$TOP_DIR/userspace-test/Cargo.toml"
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
+check "module build without KUnit suites (COMPLETE_DEV_KUNIT=n), CLIPPY=1 W=1, no warnings" \
+	env STRICT=1 COMPLETE_DEV_KUNIT=n "$TOOLS_DIR/module-build.sh"
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
 check "modinfo: license, author, description, parameter descriptions" \
 	"$TOOLS_DIR/modinfo-check.sh" "$TOP_DIR"/*.ko "$TOP_DIR"/bench/ref/*.ko

@@ -17,9 +17,10 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 [[ -f $KDIR/rust/libkernel.rmeta || -f $KDIR/rust/kernel.o ]] ||
 	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
 
-extra=()
+# The KUnit suites of ext/ (Kbuild): built unless COMPLETE_DEV_KUNIT=n.
+extra=("COMPLETE_DEV_KUNIT=${COMPLETE_DEV_KUNIT:-y}")
 if [[ ${STRICT:-0} == 1 ]]; then
-	extra=(CLIPPY=1 W=1)
+	extra+=(CLIPPY=1 W=1)
 	# Warnings only show when a file is compiled: start from clean.
 	make -C "$KDIR" M="$TOP_DIR" clean >/dev/null 2>&1 || true
 fi

@@ -43,10 +43,16 @@ for ko in /modules/*.ko; do
 		[ "$f" = 0 ] && [ "$sk" = 0 ] && [ "$p" -ge 1 ]
 		report $? "kunit-$suite"
 	done </tmp/suites
-	if [ "$name" = complete_dev ]; then
-		grep -q '^complete_dev_completion ' /tmp/suites
-		report $? "kunit-suite-present-$name"
-	fi
+	# Every suite the module was built with must have reported.
+	case $name in
+	complete_dev) suites="ext_completion ext_param" ;;
+	complete_kthread) suites="ext_kthread" ;;
+	*) suites= ;;
+	esac
+	for s in $suites; do
+		grep -q "^$s " /tmp/suites
+		report $? "kunit-suite-present-$s"
+	done
 done
 
 # 2. Smoke: a blocked cat is woken by echo.
