@@ -6,7 +6,11 @@
 //!
 //! C header: [`include/linux/sched.h`](srctree/include/linux/sched.h)
 
-use kernel::{bindings, fmt, task::Task};
+use kernel::{
+    bindings,
+    fmt,
+    task::Task, //
+};
 
 /// Length of `task_struct::comm`, including the terminating NUL (C `TASK_COMM_LEN`).
 const COMM_LEN: usize = bindings::TASK_COMM_LEN as usize;
