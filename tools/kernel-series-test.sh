@@ -124,6 +124,7 @@ expect "pick, KSERIES=7.3 forces 7.3" 0 'kernel series 7\.3 \(forced by KSERIES=
 expect "pick, KSERIES=7.2 fails with the reason" 1 '^error: KSERIES=7\.2: Linux 7\.2 is refused: .*sets no owner' \
 	pick_from "$tmp/now" KSERIES=7.2
 expect "pick, KSERIES=6.12 fails with the reason" 1 '^error: KSERIES=6\.12: Linux 6\.12 is refused' pick_from "$tmp/now" KSERIES=6.12
+expect "pick, KSERIES=7 fails: not a series" 1 '^error: KSERIES=7 is not a kernel series' pick_from "$tmp/now" KSERIES=7
 expect "pick, KSERIES=7.4 fails: not yet declared" 1 '^error: KSERIES=7\.4: Linux 7\.4 is not yet declared' \
 	pick_from "$tmp/with-7.4" KSERIES=7.4
 expect "pick, KSERIES=7.3 not on the mirror: fails naming what it has" 1 \

@@ -119,6 +119,7 @@ pick() {
 	local avail series suites msg undeclared=()
 	avail=$(available)
 	if [[ -n ${KSERIES:-} ]]; then
+		[[ $KSERIES =~ ^[0-9]+\.[0-9]+$ ]] || die "KSERIES=$KSERIES is not a kernel series (X.Y, e.g. 7.3)"
 		msg=$(verdict "$KSERIES") || die "KSERIES=$KSERIES: $msg"
 		suites=$(awk -v s="$KSERIES" '$1 == s { print $2 }' <<<"$avail")
 		[[ -n $suites ]] ||
@@ -139,7 +140,9 @@ pick() {
 			echo "$series"
 			return
 		fi
-		[[ $msg == *"not yet declared"* ]] && undeclared+=("linux-source-$series (${suites//,/, })")
+		if [[ $msg == *"not yet declared"* ]]; then
+			undeclared+=("linux-source-$series (${suites//,/, })")
+		fi
 	done <<<"$avail"
 	die "no supported kernel series on the mirror (${KSUITES:-}): it has $(describe <<<"$avail"); supported: $(supported | paste -sd' '). See README, \"Supported kernels\""
 }
