@@ -32,7 +32,7 @@ EOF
 grep -v 'linux-source-7.3 ' "$tmp/with-7.4" >"$tmp/without-7.3"
 grep -v 'linux-source-7.3 ' "$tmp/now" >"$tmp/only-7.2"
 # Offline: kernel-source.sh lists the unpacked trees in the same form.
-echo 'linux-source-7.3 | 7.3.4-1~bpo13+1 | cache unpacked' >"$tmp/offline"
+echo 'linux-source-7.3 | 7.3.4-1~bpo13+1 | cache offline-cache' >"$tmp/offline"
 : >"$tmp/empty"
 # Declarations of the future: 7.4 declared supported next to 7.3; 7.9 and 7.10.
 {
@@ -120,7 +120,7 @@ expect "pick, 7.3 gone: fails naming what the mirror has" 1 \
 	pick_from "$tmp/without-7.3"
 expect "pick, only 7.2: fails" 1 'it has 7\.2 \(sid trixie-backports: refused\)' pick_from "$tmp/only-7.2"
 expect "pick, nothing on the mirror: fails" 1 'it has nothing; supported: 7\.3' pick_from "$tmp/empty"
-expect "pick, offline with an unpacked 7.3" 0 '^7\.3$' pick_from "$tmp/offline"
+expect "pick, offline with an unpacked 7.3" 0 "from offline-cache;" pick_from "$tmp/offline"
 expect "pick, KSERIES=7.3 forces 7.3" 0 'kernel series 7\.3 \(forced by KSERIES=; from trixie-backports\)' \
 	pick_from "$tmp/now" KSERIES=7.3
 expect "pick, KSERIES=7.2 fails with the reason" 1 '^error: KSERIES=7\.2: Linux 7\.2 is refused: .*sets no owner' \

@@ -82,8 +82,8 @@ if [[ -n $offer ]]; then
 	# shellcheck disable=SC2086 # one word per package name
 	offer=$(papt apt-cache madison $offer 2>/dev/null)
 else
-	offer=$(find "$SRC_ROOT" -mindepth 2 -maxdepth 2 -name 'linux-source-*' 2>/dev/null |
-		awk -F/ '{ printf "%s | %s | cache unpacked\n", $NF, $(NF - 1) }')
+	offer=$(find "$SRC_ROOT/" -mindepth 2 -maxdepth 2 -name 'linux-source-*' 2>/dev/null |
+		awk -F/ '{ printf "%s | %s | cache offline-cache\n", $NF, $(NF - 1) }')
 fi
 series=$("$TOOLS_DIR/kernel-series.sh" pick <<<"$offer")
 PKG=linux-source-$series
@@ -91,7 +91,7 @@ PKG=linux-source-$series
 version=$(papt apt-cache policy "$PKG" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 if [[ -z $version || $version == "(none)" ]]; then
 	# Offline but already unpacked: use the newest tree we have.
-	tree=$(find "$SRC_ROOT" -mindepth 2 -maxdepth 2 -name "$PKG" 2>/dev/null | sort -V | tail -n1)
+	tree=$(find "$SRC_ROOT/" -mindepth 2 -maxdepth 2 -name "$PKG" 2>/dev/null | sort -V | tail -n1)
 	[[ -n $tree ]] || die "$PKG not found in $KSUITES on $(mirror)"
 	printf '%s\n' "$tree"
 	exit 0
