@@ -90,11 +90,12 @@ PKG=linux-source-$series
 
 version=$(papt apt-cache policy "$PKG" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 if [[ -z $version || $version == "(none)" ]]; then
-	# Offline but already unpacked: use the newest tree we have.
+	# Offline but already unpacked: use the newest tree we have, and record
+	# its version (kernel-build.sh keys the build by it: another series may
+	# have been recorded last).
 	tree=$(find "$SRC_ROOT/" -mindepth 2 -maxdepth 2 -name "$PKG" 2>/dev/null | sort -V | tail -n1)
 	[[ -n $tree ]] || die "$PKG not found in $KSUITES on $(mirror)"
-	printf '%s\n' "$tree"
-	exit 0
+	version=$(basename "$(dirname "$tree")")
 fi
 
 tree=$SRC_ROOT/$version/$PKG
