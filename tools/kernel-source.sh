@@ -56,8 +56,10 @@ mkdir -p "$APT_DIR"/{lists/partial,archives/partial,cache,sources.list.d,prefere
 # to build) stays valid while these are unchanged.
 [[ -e $APT_DIR/status ]] || : >"$APT_DIR/status"
 [[ -e $APT_DIR/preferences ]] || : >"$APT_DIR/preferences"
+# Only the Packages lists (target=): not the AppStream metadata a host's apt
+# may be configured to fetch, 6 MB more for sid.
 sources=$(for suite in $KSUITES; do
-	printf 'deb [signed-by=%s] %s %s main\n' "$(keyring)" "$(mirror)" "$suite"
+	printf 'deb [signed-by=%s target=Packages] %s %s main\n' "$(keyring)" "$(mirror)" "$suite"
 done)
 fresh=$(find "$APT_DIR/lists" -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null)
 # New suites (or mirror) make the lists stale whatever their age.
