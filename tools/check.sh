@@ -38,6 +38,7 @@ for crate in userspace-test bench; do
 done
 check "cargo test (userspace-test, host unit tests)" \
 	quiet cargo test --manifest-path "$TOP_DIR/userspace-test/Cargo.toml"
+check "supported kernels: declaration, series selection, build refusals" "$TOOLS_DIR/kernel-series-test.sh"
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 check "module build without KUnit suites (COMPLETE_DEV_KUNIT=n), CLIPPY=1 W=1, no warnings" \

@@ -9,9 +9,10 @@ set -euo pipefail
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_DIR=$(cd "$TOOLS_DIR/.." && pwd)
 
-# Kernel series we build against; linux-source-$KSERIES from $KSUITE.
-KSERIES=${KSERIES:-7.3}
-KSUITE=${KSUITE:-trixie-backports}
+# Kernel series: the newest that tools/kernels declares supported and $KSUITES
+# offer (tools/kernel-series.sh pick), unless KSERIES= forces one.
+KSERIES=${KSERIES:-}
+KSUITES=${KSUITES:-trixie-backports sid}
 # Pinned host tools.
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 LLVM_VERSION=${LLVM_VERSION:-19}

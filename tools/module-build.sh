@@ -10,6 +10,7 @@ if [[ -z ${KDIR:-} ]]; then
 	"$TOOLS_DIR/deps.sh"
 	KDIR=$("$TOOLS_DIR/kernel-build.sh")
 fi
+"$TOOLS_DIR/kernel-series.sh" kdir "$KDIR" # a refused series stops here, with the reason
 [[ -f $KDIR/Module.symvers || -f $KDIR/.config ]] ||
 	die "KDIR=$KDIR is not a kernel build tree"
 grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
