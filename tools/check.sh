@@ -31,19 +31,21 @@ if [[ -z ${KDIR:-} ]]; then
 	export KDIR
 fi
 check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 $(kernel_rs)
+# cargo runs in the crate's directory: that is where it reads .cargo/config.toml.
 for crate in userspace-test bench; do
 	check "cargo fmt ($crate)" cargo fmt --manifest-path "$TOP_DIR/$crate/Cargo.toml" --check
 	check "cargo clippy -D warnings ($crate)" \
-		quiet cargo clippy --manifest-path "$TOP_DIR/$crate/Cargo.toml" --all-targets -- -D warnings
+		quiet env -C "$TOP_DIR/$crate" cargo clippy --locked --all-targets -- -D warnings
 done
 check "cargo test (userspace-test, host unit tests)" \
-	quiet cargo test --manifest-path "$TOP_DIR/userspace-test/Cargo.toml"
+	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
 check "modinfo: license, author, description, parameter descriptions" \
 	"$TOOLS_DIR/modinfo-check.sh" "$TOP_DIR"/*.ko "$TOP_DIR"/bench/ref/*.ko
-check "userspace build + kselftest install" "$TOOLS_DIR/userspace-build.sh"
+check "kselftest: userspace-test/ copied into a kernel tree, built + installed by its make" \
+	"$TOOLS_DIR/userspace-build.sh"
 # Lint failures still let the VM run; a failed build does not.
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
 	check "VM: KUnit + kselftest + smoke, clean kernel log" "$TOOLS_DIR/vm-run.sh" check

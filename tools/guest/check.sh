@@ -80,7 +80,7 @@ if [ -x /kselftest/run_kselftest.sh ]; then
 	# The test's KTAP comes through the runner prefixed with "# ".
 	totals=$(grep -o '^# # Totals: pass:[0-9]* fail:[0-9]* xfail:[0-9]* xpass:[0-9]* skip:[0-9]* error:[0-9]*' /tmp/ksft.log | head -n1)
 	pass=$(echo "$totals" | sed -n 's/.*pass:\([0-9]*\) fail:0 xfail:0 xpass:0 skip:0 error:0$/\1/p')
-	grep -q '^ok [0-9]* selftests: complete_dev: complete_test$' /tmp/ksft.log &&
+	grep -q '^ok [0-9]* selftests: complete_dev: complete_dev$' /tmp/ksft.log &&
 		[ $rc = 0 ] && [ -n "$pass" ] && [ "$pass" -ge 12 ]
 	report $? kselftest-complete_dev "(runner exit $rc; test ${totals:-printed no totals})"
 else
