@@ -39,6 +39,8 @@ for crate in userspace-test bench; do
 done
 check "cargo test (userspace-test, host unit tests)" \
 	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
+check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \
+	"$TOOLS_DIR/tests/log-errors.sh"
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"

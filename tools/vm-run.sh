@@ -14,8 +14,8 @@
 # The whole serial console is kept in $BUILD_DIR/logs/MODE-<time>.log; its
 # path is printed. The run fails if the guest does not report an exit status
 # (isa-debug-exit and the 'exit status' line must agree), if the status is
-# non-zero, or if the log holds a BUG, WARNING, Oops, lockdep, hung-task,
-# soft-lockup, KASAN or UBSAN report.
+# non-zero, or if the log has a line of userspace-test/log-patterns.txt (BUG,
+# WARNING, Oops, panic, lockdep, hung task, lockup, RCU stall, KASAN, UBSAN).
 source "$(dirname "$0")/lib.sh"
 
 mode=${1:?usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]}
@@ -30,13 +30,6 @@ kernel=$(kdir)/arch/x86/boot/bzImage
 [[ -f $kernel ]] || die "no kernel image at $kernel: run 'make kernel'"
 initrd=$BUILD_DIR/initramfs.cpio
 "$TOOLS_DIR/initramfs.sh" "$initrd"
-
-# Patterns that fail a run wherever they appear in the console log.
-BAD='(^|[^[:alnum:]_])(BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|INFO: task .* blocked for more than|INFO: possible|INFO: lockdep|DEBUG_LOCKS_WARN_ON|possible circular locking|inconsistent lock state|soft lockup|hard LOCKUP|KASAN:|UBSAN:|Call Trace:|RCU stall|detected stalls)'
-
-# Lines that match BAD but report the CPU's hardware vulnerabilities, not a
-# kernel bug (seen with -cpu host on AMD machines); the kselftest skips them too.
-BENIGN='Speculative Return Stack Overflow: WARNING: See'
 
 qemu_args() {
 	local accel=$1
@@ -156,7 +149,7 @@ else
 		fail=1
 	fi
 fi
-if grep -nE "$BAD" "$log" | grep -vE "$BENIGN" >"$log.bad"; then
+if log_errors "$log" >"$log.bad"; then
 	echo "FAIL: the kernel log has error reports:" >&2
 	head -n 20 "$log.bad" >&2
 	fail=1
