@@ -7,9 +7,8 @@ use std::fmt::Display;
 pub enum Fail {
     /// The case ran and found the driver wrong (or could not do its job).
     Fail(String),
-    /// The case cannot run here; the reason says why (no case needs it yet: the runner skips
-    /// everything itself when not root or without the module file).
-    #[allow(dead_code)]
+    /// The case cannot run here; the reason says why (the runner itself skips everything when
+    /// not root or without the module file).
     Skip(String),
 }
 
