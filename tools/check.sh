@@ -49,8 +49,9 @@ check "modinfo: license, author, description, parameter descriptions" \
 check "kselftest: userspace-test/ copied into a kernel tree, built + installed by its make" \
 	"$TOOLS_DIR/userspace-build.sh"
 # Lint failures still let the VM run; a failed build does not.
+vmlog=$BUILD_DIR/logs/check-$(date +%Y%m%d-%H%M%S).log
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
-	check "VM: KUnit + kselftest + smoke, clean kernel log" "$TOOLS_DIR/vm-run.sh" check
+	check "VM: KUnit + kselftest + smoke, clean kernel log" env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check
 else
 	echo "skipping the VM run: the build failed" >&2
 	failed=$((failed + 1))
@@ -59,8 +60,7 @@ fi
 
 echo
 echo "=== make check summary ==="
-vmlog=$(ls -t "$BUILD_DIR"/logs/check-*.log 2>/dev/null | head -n1)
-if [[ -n $vmlog ]]; then
+if [[ -f $vmlog ]]; then
 	echo "VM console log: $vmlog"
 	grep -h 'vm-check: KUnit suite' "$vmlog" | sed 's/^vm-check: /  /' || true
 	grep -h '^# # Totals:' "$vmlog" | sed 's/^# # /  kselftest complete_dev: # /' || true

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Boot the test VM and run one guest job (tools/guest/MODE.sh).
 #
 # Usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]
@@ -9,13 +10,15 @@
 #   VM_TIMEOUT  hard limit for the whole run, seconds (default 900)
 #   VM_SMP      guest CPUs (default 2); VM_MEM memory in MiB (default 1024)
 #   QEMU_EXTRA  extra QEMU arguments (e.g. the -icount mode of `make bench`)
+#   VM_LOG      where the console log goes (default $BUILD_DIR/logs/MODE-<time>.log):
+#               a caller that reads the log afterwards names it here
 #   V=1         show the whole console, including the kernel log dump
 #
-# The whole serial console is kept in $BUILD_DIR/logs/MODE-<time>.log; its
-# path is printed. The run fails if the guest does not report an exit status
-# (isa-debug-exit and the 'exit status' line must agree), if the status is
-# non-zero, or if the log has a line of userspace-test/log-patterns.txt (BUG,
-# WARNING, Oops, panic, lockdep, hung task, lockup, RCU stall, KASAN, UBSAN).
+# The whole serial console is kept in $VM_LOG; its path is printed. The run
+# fails if the guest does not report an exit status (isa-debug-exit and the
+# 'exit status' line must agree), if the status is non-zero, or if the log
+# has a line of userspace-test/log-patterns.txt (BUG, WARNING, Oops, panic,
+# lockdep, hung task, lockup, RCU stall, KASAN, UBSAN).
 source "$(dirname "$0")/lib.sh"
 
 mode=${1:?usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]}
@@ -64,8 +67,8 @@ if [[ $mode == shell ]]; then
 	exit 0
 fi
 
-mkdir -p "$BUILD_DIR/logs"
-log=$BUILD_DIR/logs/$mode-$(date +%Y%m%d-%H%M%S).log
+log=${VM_LOG:-$BUILD_DIR/logs/$mode-$(date +%Y%m%d-%H%M%S).log}
+mkdir -p "$(dirname "$log")"
 
 # boot ACCEL: start QEMU in the background, console into $log.
 boot() {
