@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # complete-dev: see README.md for what each target does.
 #
 # `make` builds the module(s) the out-of-tree way, `make -C $(KDIR) M=$(CURDIR)`.
@@ -39,8 +40,8 @@ check:
 	@tools/check.sh
 
 clean:
-	@if [[ -n "$(KDIR)" || -f $${COMPLETE_DEV_CACHE:-$$HOME/.cache/complete-dev}/current-kdir ]]; then \
-		$(MAKE) -C "$$(source tools/lib.sh && kdir)" M=$(CURDIR) clean >/dev/null; fi
+	@source tools/lib.sh; if [[ -n "$(KDIR)" || -f $$CACHE_DIR/current-kdir ]]; then \
+		$(MAKE) -C "$$(kdir)" M=$(CURDIR) clean >/dev/null; fi
 	rm -rf $(BUILD_DIR) userspace-test/target userspace-test/complete_dev bench/target rust-project.json
 
 rust-analyzer: modules
