@@ -290,7 +290,14 @@ mod tests {
     #[test]
     fn log_patterns_union() {
         let (bad, benign) = log_patterns();
-        for p in ["BUG:", "WARNING:", "Kernel panic", "RCU stall", "detected stalls", "KASAN"] {
+        for p in [
+            "BUG:",
+            "WARNING:",
+            "Kernel panic",
+            "RCU stall",
+            "detected stalls",
+            "KASAN",
+        ] {
             assert!(bad.contains(&p), "{p} missing from log-patterns.txt");
         }
         assert_eq!(benign, ["Speculative Return Stack Overflow: WARNING: See"]);
@@ -300,8 +307,14 @@ mod tests {
     fn every_log_pattern_is_caught() {
         let (bad, benign) = log_patterns();
         for p in bad {
-            assert!(is_bad_line(&format!("[    1.234567] {p} here")), "{p} after a timestamp");
-            assert!(is_bad_line(&format!("{p} at the start")), "{p} at the start");
+            assert!(
+                is_bad_line(&format!("[    1.234567] {p} here")),
+                "{p} after a timestamp"
+            );
+            assert!(
+                is_bad_line(&format!("{p} at the start")),
+                "{p} at the start"
+            );
             assert!(is_bad_line(&format!("cpu:{p}")), "{p} after a colon");
             assert!(!is_bad_line(&format!("X{p}")), "{p} inside a word");
             assert!(!is_bad_line(&format!("a_{p}")), "{p} after an underscore");
