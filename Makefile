@@ -24,20 +24,25 @@ kernel: deps
 userspace:
 	@tools/userspace-build.sh
 
-demo: modules
+demo: kdir-check-demo modules
 	@tools/vm-run.sh demo
 
-demo-kthread: modules
+demo-kthread: kdir-check-demo-kthread modules
 	@tools/vm-run.sh demo-kthread
 
-shell: modules
+shell: kdir-check-shell modules
 	@tools/vm-run.sh shell
 
-bench: modules
+bench: kdir-check-bench modules
 	@tools/bench.sh
 
 check:
 	@tools/check.sh
+
+# With KDIR=, before building anything for a VM: that kernel's .config has what the VM job
+# needs (fails in well under a second, naming what is missing). vm-run.sh checks again.
+kdir-check-%:
+	@[[ -z "$(KDIR)" ]] || tools/kdir-check.sh $*
 
 clean:
 	@source tools/lib.sh; if [[ -n "$(KDIR)" || -f $$CACHE_DIR/current-kdir ]]; then \

@@ -25,6 +25,8 @@ kernel_rs() {
 	git -C "$TOP_DIR" ls-files '*.rs' | grep -vE '^(userspace-test|bench)/' | sed "s|^|$TOP_DIR/|"
 }
 
+# A KDIR that cannot run the VM check fails now, not after the build.
+[[ -z ${KDIR:-} ]] || "$TOOLS_DIR/kdir-check.sh" check
 "$TOOLS_DIR/deps.sh"
 if [[ -z ${KDIR:-} ]]; then
 	KDIR=$("$TOOLS_DIR/kernel-build.sh") || die "the kernel build failed; nothing else can be checked"
@@ -41,6 +43,8 @@ check "cargo test (userspace-test, host unit tests)" \
 	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
 check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \
 	"$TOOLS_DIR/tests/log-errors.sh"
+check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \
+	"$TOOLS_DIR/tests/kdir-check.sh"
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"

@@ -29,6 +29,7 @@ VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-1024}
 KVM_WATCHDOG=${KVM_WATCHDOG:-20}
 
+"$TOOLS_DIR/kdir-check.sh" "$mode"
 kernel=$(kdir)/arch/x86/boot/bzImage
 [[ -f $kernel ]] || die "no kernel image at $kernel: run 'make kernel'"
 initrd=$BUILD_DIR/initramfs.cpio
