@@ -16,6 +16,9 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 	die "KDIR=$KDIR has no CONFIG_RUST=y: this module is Rust; use 'make kernel' or a Rust-enabled tree"
 [[ -f $KDIR/rust/libkernel.rmeta || -f $KDIR/rust/kernel.o ]] ||
 	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
+# C and the tree's Rust bindings must agree on the structs the driver reads (a tree without
+# CONFIG_SCHEDSTATS has them disagree): checked once per tree and config, then cached.
+"$TOOLS_DIR/layout-check.sh" --once "$KDIR"
 
 extra=()
 if [[ ${STRICT:-0} == 1 ]]; then
