@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make check`: everything the project can verify, host side then VM side.
 # Prints one line per check and a summary; exits non-zero on any failure.
 source "$(dirname "$0")/lib.sh"

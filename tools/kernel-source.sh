@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Fetch and unpack the Linux source from Debian's linux-source-$KSERIES.
 #
 # The package comes from $KSUITE (trixie-backports), which the host's apt

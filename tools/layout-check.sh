@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Check that C and the Rust bindings agree on the layout of every kernel
 # struct field our Rust code reads or writes directly.
 #

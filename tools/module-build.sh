@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Build the out-of-tree module(s): make -C $KDIR M=$PWD.
 #
 # Without KDIR the kernel of tools/kernel-build.sh is used (and built

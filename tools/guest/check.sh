@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # `make check`, VM side: the KUnit suites, the kselftest (through the
 # kernel's own kselftest runner) and a smoke test with busybox cat/echo.
 # Prints one "vm-check: ok|not ok NAME" line per part; exits non-zero if

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The outcome of a case and the helpers that build it.
 
 use std::fmt::Display;

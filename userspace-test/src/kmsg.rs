@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `/dev/kmsg`: the kernel log, one record per `read()`, and the driver's lines in it.
 //!
 //! A record is `prio,seq,ts_usec,flags[,...];message\n` followed by optional ` KEY=value`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `complete_dev`: the kselftest of `/dev/complete` (complete_dev.ko), printing KTAP.
 //!
 //! Runs as root inside the test VM. Before each case the module is loaded afresh with that
