@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make bench`: the Rust driver against a C baseline (bench/ref), a futex
 # wait/wake pair (the floor) and a pipe, in one VM boot.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Install the host dependencies: Debian packages, bindgen-cli, rust-src.
 #
 # Idempotent: anything already present is left alone, so a warm run takes

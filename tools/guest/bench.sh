@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # `make bench`, VM side: load the Rust driver and the C baseline side by
 # side with logging off, run complete_bench (it interleaves the subjects,
 # turns logging on for its last part through sysfs and prints the JSON

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # The kthread completion tutorial in Rust (complete_kthread.ko), as a
 # transcript: each shell step, then the kernel log lines it caused. One
 # round per variant: where the completion lives (static, dynamic, onstack).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # `make demo`: the LDD3 scenario with busybox cat and echo, as a
 # transcript: each shell step, then the kernel log lines it caused.
 set -u

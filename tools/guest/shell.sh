@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # `make shell`: an interactive shell with the modules loaded.
 for m in /modules/complete_dev.ko; do
 	[ -f "$m" ] && insmod "$m"

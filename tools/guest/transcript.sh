@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Sourced by the demo scripts: a transcript of shell steps, each followed
 # by the kernel log lines it caused, with timestamps. The KTAP lines of the
 # KUnit suites that run at each insmod are left out (make check reads them).
