@@ -33,7 +33,8 @@ if [[ -z ${KDIR:-} ]]; then
 	KDIR=$("$TOOLS_DIR/kernel-build.sh") || die "the kernel build failed; nothing else can be checked"
 	export KDIR
 fi
-check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 $(kernel_rs)
+mapfile -t kernel_rs_files < <(kernel_rs)
+check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 "${kernel_rs_files[@]}"
 # cargo runs in the crate's directory: that is where it reads .cargo/config.toml.
 for crate in userspace-test bench; do
 	check "cargo fmt ($crate)" cargo fmt --manifest-path "$TOP_DIR/$crate/Cargo.toml" --check

@@ -68,7 +68,7 @@ fi
 version=$(papt apt-cache policy "$PKG" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 if [[ -z $version || $version == "(none)" ]]; then
 	# Offline but already unpacked: use the newest tree we have.
-	tree=$(ls -d "$SRC_ROOT"/*/linux-source-"$KSERIES" 2>/dev/null | sort -V | tail -n1)
+	tree=$(find "$SRC_ROOT" -mindepth 2 -maxdepth 2 -type d -name "linux-source-$KSERIES" | sort -V | tail -n1)
 	[[ -n $tree ]] || die "$PKG not found in $KSUITE on $(mirror)"
 	printf '%s\n' "$tree"
 	exit 0
@@ -80,14 +80,15 @@ if [[ ! -f $tree/.complete-dev-unpacked ]]; then
 	(cd "$APT_DIR/archives" && quiet papt apt-get download "$PKG=$version") ||
 		die "download of $PKG $version failed"
 	done_step
-	deb=$(ls "$APT_DIR/archives/${PKG}_"*.deb | sort -V | tail -n1)
+	deb=$(find "$APT_DIR/archives" -maxdepth 1 -name "${PKG}_*.deb" | sort -V | tail -n1)
+	[[ -n $deb ]] || die "apt-get download left no ${PKG}_*.deb in $APT_DIR/archives"
 	step "unpacking $(basename "$deb")"
-	rm -rf "$SRC_ROOT/$version"
+	rm -rf "${SRC_ROOT:?}/${version:?}"
 	mkdir -p "$SRC_ROOT/$version"
 	dpkg-deb --fsys-tarfile "$deb" |
 		tar -x -C "$SRC_ROOT/$version" --wildcards './usr/src/*.tar.*'
-	tar -xf "$SRC_ROOT/$version"/usr/src/linux-source-"$KSERIES".tar.* -C "$SRC_ROOT/$version"
-	rm -rf "$SRC_ROOT/$version/usr" "$deb"
+	tar -xf "$SRC_ROOT/$version/usr/src/linux-source-$KSERIES".tar.* -C "$SRC_ROOT/$version"
+	rm -rf "${SRC_ROOT:?}/${version:?}/usr" "$deb"
 	touch "$tree/.complete-dev-unpacked"
 	done_step
 fi

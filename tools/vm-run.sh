@@ -28,6 +28,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-900}
 VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-1024}
 KVM_WATCHDOG=${KVM_WATCHDOG:-20}
+read -ra qemu_extra <<<"${QEMU_EXTRA:-}"
 
 "$TOOLS_DIR/kdir-check.sh" "$mode"
 kernel=$(kdir)/arch/x86/boot/bzImage
@@ -79,7 +80,7 @@ boot() {
 	# as "Aborted" when QEMU dies on a signal) are dropped: its exit status
 	# tells the same.
 	(
-		timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${args[@]}" ${QEMU_EXTRA:-} \
+		timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${args[@]}" "${qemu_extra[@]}" \
 			-display none -monitor none -serial "file:$log" 2>"$log.qemu"
 		exit $?
 	) 2>/dev/null &
@@ -121,7 +122,10 @@ if [[ $ACCEL == auto ]]; then
 	fi
 fi
 step "VM: $mode ($accel, $VM_SMP CPUs, timeout ${VM_TIMEOUT}s)"
-[[ $accel == kvm && -n ${qpid:-} ]] && kill -0 "$qpid" 2>/dev/null || boot "$accel"
+# A KVM guest that came up under the watchdog goes on; otherwise boot now.
+if ! [[ $accel == kvm && -n ${qpid:-} ]] || ! kill -0 "$qpid" 2>/dev/null; then
+	boot "$accel"
+fi
 show &
 spid=$!
 qrc=0
