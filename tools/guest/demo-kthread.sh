@@ -4,6 +4,7 @@
 # transcript: each shell step, then the kernel log lines it caused. One
 # round per variant: where the completion lives (static, dynamic, onstack).
 set -u
+# shellcheck source=tools/guest/transcript.sh # /guest in the VM; path from the clone's top
 . /guest/transcript.sh
 
 # now_ms: milliseconds since boot (/proc/uptime has centiseconds).
