@@ -29,6 +29,18 @@ kernel_rs() {
 # A KDIR that cannot run the VM check fails now, not after the build.
 [[ -z ${KDIR:-} ]] || "$TOOLS_DIR/kdir-check.sh" check
 "$TOOLS_DIR/deps.sh"
+# Every shell script of the clone, by name or by its #! line, relative to the top.
+shell_scripts() {
+	local f
+	git -C "$TOP_DIR" ls-files | while IFS= read -r f; do
+		[[ -f $TOP_DIR/$f && ! -L $TOP_DIR/$f ]] || continue
+		if [[ $f == *.sh ]] || head -n1 "$TOP_DIR/$f" | grep -qE '^#!.*[/ ](ba|da)?sh$'; then
+			printf '%s\n' "$f"
+		fi
+	done
+}
+mapfile -t scripts < <(shell_scripts)
+check "shellcheck (${#scripts[@]} shell scripts)" env -C "$TOP_DIR" shellcheck -x -P SCRIPTDIR "${scripts[@]}"
 if [[ -z ${KDIR:-} ]]; then
 	KDIR=$("$TOOLS_DIR/kernel-build.sh") || die "the kernel build failed; nothing else can be checked"
 	export KDIR
