@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Pick the kernel series and fetch and unpack Debian's linux-source-<series>.
 #
 # The packages come from $KSUITES (trixie-backports and sid), which the host's
@@ -107,13 +108,14 @@ if [[ ! -f $tree/.complete-dev-unpacked ]]; then
 		die "download of $PKG $version failed"
 	done_step
 	deb=$(find "$APT_DIR/archives" -maxdepth 1 -name "${PKG}_*.deb" | sort -V | tail -n1)
+	[[ -n $deb ]] || die "apt-get download left no ${PKG}_*.deb in $APT_DIR/archives"
 	step "unpacking $(basename "$deb")"
-	rm -rf "${SRC_ROOT:?}/$version"
+	rm -rf "${SRC_ROOT:?}/${version:?}"
 	mkdir -p "$SRC_ROOT/$version"
 	dpkg-deb --fsys-tarfile "$deb" |
 		tar -x -C "$SRC_ROOT/$version" --wildcards './usr/src/*.tar.*'
 	tar -xf "$SRC_ROOT/$version/usr/src/$PKG".tar.* -C "$SRC_ROOT/$version"
-	rm -rf "${SRC_ROOT:?}/$version/usr" "$deb"
+	rm -rf "${SRC_ROOT:?}/${version:?}/usr" "$deb"
 	touch "$tree/.complete-dev-unpacked"
 	done_step
 fi

@@ -1,4 +1,5 @@
-//! `complete_test`: the kselftest of `/dev/complete` (complete_dev.ko), printing KTAP.
+// SPDX-License-Identifier: GPL-2.0
+//! `complete_dev`: the kselftest of `/dev/complete` (complete_dev.ko), printing KTAP.
 //!
 //! Runs as root inside the test VM. Before each case the module is loaded afresh with that
 //! case's parameters (so all counters start at zero) and unloaded after it. See `--help`.
@@ -14,8 +15,8 @@ mod ktap;
 mod module;
 mod readers;
 mod sys;
-#[path = "../../uapi/complete_dev.rs"]
-#[allow(dead_code)]
+/// The driver's ioctl ABI: `src/uapi.rs` links to `../uapi/complete_dev.rs`, shared with the driver.
+#[expect(dead_code, reason = "the ABI file also serves the driver (`to_words`)")]
 mod uapi;
 
 use cases::{Case, Ctx, Opts, CASES};
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
         match CASES.iter().find(|c| c.name == name) {
             Some(c) => selected.push(c),
             None => {
-                eprintln!("complete_test: unknown case '{name}' (see --list)");
+                eprintln!("complete_dev: unknown case '{name}' (see --list)");
                 return ExitCode::from(ktap::KSFT_FAIL as u8);
             }
         }

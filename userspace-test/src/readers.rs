@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Forked reader processes: each opens `/dev/complete`, makes one `read()`, and reports the
 //! outcome back through a shared pipe as one line `pid ret errno elapsed_ns signals`.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Thin wrappers over the system calls the cases make: `/dev/complete` itself, processes,
 //! signals, pipes, mappings and `/proc`. Every failure carries its errno by name.
 

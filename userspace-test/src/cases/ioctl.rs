@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The ioctls: `COMPLETE_ALL`, `REINIT`, `STATUS`, and unknown commands.
 
 use std::collections::BTreeSet;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The cases: plain functions in one table. A case gets the [`Ctx`] and returns `Ok(())`,
 //! a failure or a skip. Adding a case is one function and one row of [`CASES`].
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Many readers against many writers: every write is consumed by exactly one read.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
