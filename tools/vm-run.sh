@@ -90,11 +90,13 @@ boot() {
 }
 
 # show: stream the console to the terminal while QEMU runs, hiding the
-# kernel log dump (it is in the log file) unless V=1.
+# kernel log dump and the kernel's own console lines (boot messages,
+# clocksource notices) unless they report an error; all of it is in the log
+# file, and V=1 shows it all.
 show() {
-	tail -n +1 -f --pid="$qpid" "$log" 2>/dev/null | awk -v v="$V" '
+	tail -n +1 -f --pid="$qpid" "$log" 2>/dev/null | awk -v v="$V" -v bad="$BAD" '
 		/^--- guest kernel log ---/ { hide = (v != 1) }
-		!hide { print; fflush() }
+		!hide && (v == 1 || !/^\[ *[0-9]+\.[0-9]+\] / || $0 ~ bad) { print; fflush() }
 		/^--- end of guest kernel log ---/ { hide = 0 }'
 }
 
