@@ -42,6 +42,7 @@ clean:
 	@if [[ -n "$(KDIR)" || -f $${COMPLETE_DEV_CACHE:-$$HOME/.cache/complete-dev}/current-kdir ]]; then \
 		$(MAKE) -C "$$(source tools/lib.sh && kdir)" M=$(CURDIR) clean >/dev/null; fi
 	rm -rf $(BUILD_DIR) userspace-test/target userspace-test/selftest/complete_test bench/target rust-project.json
+	rm -rf tools/timeline/target
 
 rust-analyzer: modules
 	@$(MAKE) -C "$$(source tools/lib.sh && kdir)" M=$(CURDIR) rust-analyzer

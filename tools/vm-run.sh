@@ -169,3 +169,6 @@ if ((fail)); then
 	exit 1
 fi
 echo "==> VM job '$mode': passed (log clean)" >&2
+case $mode in
+demo | demo-kthread) "$TOOLS_DIR/timeline.sh" "$log" "$BUILD_DIR/$mode-timeline" ;;
+esac

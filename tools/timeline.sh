@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Draw the wake-order timeline of a demo run: who slept when, and which
+# completion woke whom, from the kernel log lines in the run's console log
+# (tools/timeline/, drawn on the host with plotters).
+#
+# Usage: timeline.sh CONSOLE_LOG OUT
+#   writes OUT.svg and OUT.png and prints their paths.
+# Environment:
+#   TIMELINE_FONT  TrueType font for the labels (default DejaVuSans, fonts-dejavu-core)
+source "$(dirname "$0")/lib.sh"
+
+log=${1:?usage: timeline.sh CONSOLE_LOG OUT}
+out=${2:?usage: timeline.sh CONSOLE_LOG OUT}
+TIMELINE_FONT=${TIMELINE_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
+
+crate=$TOOLS_DIR/timeline
+bin=$crate/target/release/complete_timeline
+title="complete_dev: who slept, and which write woke whom"
+[[ $(basename "$out") == demo-kthread* ]] &&
+	title="complete_kthread: the waiter's sleeps and the worker's completions, per variant"
+
+step "drawing the timeline (tools/timeline)"
+quiet cargo build --locked --release --manifest-path "$crate/Cargo.toml" ||
+	die "building tools/timeline failed (see above); the demo itself passed"
+mkdir -p "$(dirname "$out")"
+"$bin" "$log" --out "$out" --title "$title" --font "$TIMELINE_FONT" ||
+	die "no timeline drawn from $log (see above); the demo itself passed"
+done_step
+echo "==> timeline: $out.svg (and $out.png)"
