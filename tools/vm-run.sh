@@ -63,7 +63,8 @@ if [[ $mode == shell ]]; then
 	accel=$ACCEL
 	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
 	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
-	mapfile -t args < <(qemu_args "$accel" "$@")
+	# loglevel=4: only kernel errors on the console while it boots.
+	mapfile -t args < <(qemu_args "$accel" loglevel=4 "$@")
 	rc=0
 	qemu-system-x86_64 "${args[@]}" -nographic || rc=$?
 	# 3 is the guest's "exit status 0" through isa-debug-exit; 0 is Ctrl-A X.
