@@ -14,13 +14,15 @@ out=${2:?usage: timeline.sh CONSOLE_LOG OUT}
 TIMELINE_FONT=${TIMELINE_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
 
 crate=$TOOLS_DIR/timeline
-bin=$crate/target/release/complete_timeline
+# The debug build: it shares its compiled dependencies with `cargo test` in
+# make check, and draws in about a second.
+bin=$crate/target/debug/complete_timeline
 title="complete_dev: who slept, and which write woke whom"
 [[ $(basename "$out") == demo-kthread* ]] &&
 	title="complete_kthread: the waiter's sleeps and the worker's completions, per variant"
 
 step "drawing the timeline (tools/timeline)"
-quiet cargo build --locked --release --manifest-path "$crate/Cargo.toml" ||
+quiet cargo build --locked --manifest-path "$crate/Cargo.toml" ||
 	die "building tools/timeline failed (see above); the demo itself passed"
 mkdir -p "$(dirname "$out")"
 "$bin" "$log" --out "$out" --title "$title" --font "$TIMELINE_FONT" ||

@@ -27,6 +27,6 @@ log_since() {
 # run CMD: show CMD with the uptime, run it in this shell, show its log lines.
 run() {
 	echo "  [$(cut -d' ' -f1 /proc/uptime)] \$ $*"
-	eval "$@"
+	eval "$*"
 	log_since
 }
