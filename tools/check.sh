@@ -47,6 +47,7 @@ check "userspace build + kselftest install" "$TOOLS_DIR/userspace-build.sh"
 # Lint failures still let the VM run; a failed build does not.
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
 	check "VM: KUnit + kselftest + smoke, clean kernel log" "$TOOLS_DIR/vm-run.sh" check
+	check "make shell through tmux: cat, echo, the driver's lines live, exit 0" "$TOOLS_DIR/shell-check.sh"
 else
 	echo "skipping the VM run: the build failed" >&2
 	failed=$((failed + 1))
