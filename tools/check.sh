@@ -31,13 +31,14 @@ if [[ -z ${KDIR:-} ]]; then
 	export KDIR
 fi
 check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 $(kernel_rs)
-for crate in userspace-test bench; do
+for crate in userspace-test bench tools/timeline; do
 	check "cargo fmt ($crate)" cargo fmt --manifest-path "$TOP_DIR/$crate/Cargo.toml" --check
 	check "cargo clippy -D warnings ($crate)" \
 		quiet cargo clippy --manifest-path "$TOP_DIR/$crate/Cargo.toml" --all-targets -- -D warnings
 done
 check "cargo test (userspace-test, host unit tests)" \
 	quiet cargo test --manifest-path "$TOP_DIR/userspace-test/Cargo.toml"
+check "cargo test (tools/timeline, host unit tests)" quiet cargo test --manifest-path "$TOP_DIR/tools/timeline/Cargo.toml"
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
@@ -47,6 +48,7 @@ check "userspace build + kselftest install" "$TOOLS_DIR/userspace-build.sh"
 # Lint failures still let the VM run; a failed build does not.
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
 	check "VM: KUnit + kselftest + smoke, clean kernel log" "$TOOLS_DIR/vm-run.sh" check
+	check "make demo: the driver's story, the timeline picture names every pid" "$TOOLS_DIR/demo-check.sh"
 	check "make shell through tmux: cat, echo, the driver's lines live, exit 0" "$TOOLS_DIR/shell-check.sh"
 else
 	echo "skipping the VM run: the build failed" >&2

@@ -39,7 +39,7 @@ wait_for() {
 	fail "no $3 on the screen within $2 s"
 }
 
-# type KEYS: type a line at the VM's shell.
+# type_line LINE: type LINE and Enter at the VM's shell.
 type_line() {
 	tmux -S "$SOCK" send-keys -t shell "$1" Enter
 }
