@@ -18,6 +18,7 @@ fail() {
 	exit 1
 }
 
+step "make demo: transcript and timeline picture"
 "$TOOLS_DIR/vm-run.sh" demo >"$out" 2>&1 || fail "the demo VM job failed"
 transcript=$(sed -n '/^=== complete_dev demo/,/^=== demo done ===/p' "$out")
 [[ -n $transcript ]] || fail "no transcript between the demo's banner and '=== demo done ==='"
@@ -40,3 +41,4 @@ for pid in $pids; do
 	grep -q "(pid $pid)" "$pic.svg" || fail "pid $pid of the transcript is not in $pic.svg"
 done
 echo "    transcript pids $(tr "\n" " " <<<"$pids")all named in $pic.svg; 3 wake-ups, 1 banked"
+done_step

@@ -5,13 +5,10 @@
 #
 # Usage: timeline.sh CONSOLE_LOG OUT
 #   writes OUT.svg and OUT.png and prints their paths.
-# Environment:
-#   TIMELINE_FONT  TrueType font for the labels (default DejaVuSans, fonts-dejavu-core)
 source "$(dirname "$0")/lib.sh"
 
 log=${1:?usage: timeline.sh CONSOLE_LOG OUT}
 out=${2:?usage: timeline.sh CONSOLE_LOG OUT}
-TIMELINE_FONT=${TIMELINE_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
 
 crate=$TOOLS_DIR/timeline
 # The debug build: it shares its compiled dependencies with `cargo test` in
@@ -25,7 +22,7 @@ step "drawing the timeline (tools/timeline)"
 quiet cargo build --locked --manifest-path "$crate/Cargo.toml" ||
 	die "building tools/timeline failed (see above); the demo itself passed"
 mkdir -p "$(dirname "$out")"
-"$bin" "$log" --out "$out" --title "$title" --font "$TIMELINE_FONT" ||
+"$bin" "$log" --out "$out" --title "$title" ||
 	die "no timeline drawn from $log (see above); the demo itself passed"
 done_step
 echo "==> timeline: $out.svg (and $out.png)"

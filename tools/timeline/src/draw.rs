@@ -46,24 +46,15 @@ fn font(size: u32, colour: RGBColor, pos: Pos) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&colour).pos(pos)
 }
 
-/// Registers the TrueType `font` for the labels (the PNG needs its glyphs; both backends need
-/// its metrics to place the labels).
-pub fn use_font(font: &Path) -> io::Result<()> {
-    let bytes = std::fs::read(font).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!(
-                "font {}: {e} (Debian: apt-get install fonts-dejavu-core, or pass --font)",
-                font.display()
-            ),
-        )
-    })?;
-    register_font(
-        "sans-serif",
-        FontStyle::Normal,
-        Box::leak(bytes.into_boxed_slice()),
-    )
-    .map_err(|_| io::Error::other(format!("{}: not a usable font", font.display())))
+/// The label font, DejaVu Sans (Debian's fonts-dejavu-core, which tools/deps.sh installs), built
+/// into the binary so that the picture does not depend on the fonts of the machine that draws it.
+static FONT: &[u8] = include_bytes!("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+
+/// Registers [`FONT`] for the labels: the PNG needs its glyphs, both backends its metrics to
+/// place the labels.
+pub fn use_font() -> io::Result<()> {
+    register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| io::Error::other("the built-in DejaVu Sans is not a usable font"))
 }
 
 /// The picture's size for `panels`.

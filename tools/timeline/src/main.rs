@@ -35,12 +35,6 @@ struct Cli {
         default_value = "complete_dev: who slept, and which write woke whom"
     )]
     title: String,
-    /// A TrueType font for the labels.
-    #[arg(
-        long,
-        default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-    )]
-    font: PathBuf,
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
@@ -54,7 +48,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             cli.log.display()
         ));
     }
-    draw::use_font(&cli.font).map_err(|e| e.to_string())?;
+    draw::use_font().map_err(|e| e.to_string())?;
     let svg = cli.out.with_extension("svg");
     let png = cli.out.with_extension("png");
     draw::write(&panels, &cli.title, &svg, &png)
