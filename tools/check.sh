@@ -22,7 +22,7 @@ check() {
 }
 
 kernel_rs() {
-	git -C "$TOP_DIR" ls-files '*.rs' | grep -vE '^(userspace-test|bench)/' | sed "s|^|$TOP_DIR/|"
+	git -C "$TOP_DIR" ls-files '*.rs' | grep -vE '^(userspace-test|bench|tools)/' | sed "s|^|$TOP_DIR/|"
 }
 
 "$TOOLS_DIR/deps.sh"

@@ -11,7 +11,9 @@ source "$(dirname "$0")/lib.sh"
 
 command -v tmux >/dev/null || die "tmux not found: run tools/deps.sh (Debian package tmux)"
 readonly BOOT_WAIT=${SHELL_CHECK_BOOT:-240}
-# A tmux server of our own, so that no other tmux session is touched.
+# A tmux server of our own, so that no other tmux session is touched (and
+# no complaint about nesting when make check itself runs inside tmux).
+unset TMUX
 tmp=$(mktemp -d)
 readonly SOCK=$tmp/tmux status=$tmp/status
 trap 'tmux -S "$SOCK" kill-server 2>/dev/null || true; rm -rf "$tmp"' EXIT
