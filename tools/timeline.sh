@@ -18,7 +18,11 @@ title="complete_dev: who slept, and which write woke whom"
 [[ $(basename "$out") == demo-kthread* ]] &&
 	title="complete_kthread: the waiter's sleeps and the worker's completions, per variant"
 
-step "drawing the timeline (tools/timeline)"
+if [[ -x $bin ]]; then
+	step "drawing the timeline (tools/timeline)"
+else
+	step "building tools/timeline (the first time: about 40 s) and drawing the timeline"
+fi
 quiet cargo build --locked --manifest-path "$crate/Cargo.toml" ||
 	die "building tools/timeline failed (see above); the demo itself passed"
 mkdir -p "$(dirname "$out")"
