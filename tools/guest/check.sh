@@ -26,6 +26,18 @@ wait_state() {
 	return 1
 }
 
+# 0. The sanitizer kernel (make check SANITIZE=1, cdsanitize=1 on the kernel
+# command line): its detectors must really be on, and kmemleak starts from a
+# clean slate so that its final scan reports only what the tests leaked.
+if [ "${cdsanitize:-0}" = 1 ]; then
+	dmesg | grep -q 'KernelAddressSanitizer initialized'
+	report $? sanitize-kasan-on "(no 'KernelAddressSanitizer initialized' in the boot log)"
+	[ -w /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
+	report $? sanitize-kmemleak-on "(no /sys/kernel/debug/kmemleak)"
+	[ -d /sys/kernel/debug/failslab ] && [ -e /proc/self/fail-nth ]
+	report $? sanitize-fault-injection-on "(no failslab or fail-nth)"
+fi
+
 # 1. KUnit: a module's suites run when it loads; read the KTAP they print.
 for ko in /modules/*.ko; do
 	[ -f "$ko" ] || continue
@@ -93,6 +105,18 @@ if [ -x /kselftest/run_kselftest.sh ]; then
 	report $? kselftest-complete_dev "(runner exit $rc; $listed cases listed; test ${totals:-printed no totals})"
 else
 	report 1 kselftest-complete_dev "(no /kselftest in the initramfs)"
+fi
+
+# 4. kmemleak: two scans after the 5 s minimum age, as its documentation
+# advises; whatever the tests leaked since the clear above is reported.
+if [ "${cdsanitize:-0}" = 1 ]; then
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >/tmp/kmemleak
+	[ ! -s /tmp/kmemleak ]
+	report $? sanitize-kmemleak-clean "($(grep -c '^unreferenced object' /tmp/kmemleak) leaks; see the log)"
+	cat /tmp/kmemleak
 fi
 
 echo "vm-check: $fails part(s) failed"

@@ -39,7 +39,16 @@ pub fn load(path: &Path, params: &str) -> Result<(), Errno> {
         return Err(e);
     }
     // No finit_module: hand the image over with init_module.
+    load_image(path, params)
+}
+
+/// Loads the module file at `path` with `init_module(2)`, the image read by us: unlike
+/// `finit_module`, whose kernel-side read of the file warns with a stack dump when its `vmalloc`
+/// fails, every allocation of this path fails quietly (`__GFP_NOWARN`), which fault injection
+/// needs.
+pub fn load_image(path: &Path, params: &str) -> Result<(), Errno> {
     let image = std::fs::read(path).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let args = sys::cstring(params)?;
     // SAFETY: `image` and `args` are valid for the call.
     let r = unsafe {
         libc::syscall(

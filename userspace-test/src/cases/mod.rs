@@ -13,6 +13,7 @@ use crate::sys::{self, Dev};
 use crate::uapi::CompleteStatus;
 
 mod basic;
+mod faults;
 mod input;
 mod ioctl;
 mod kthread;
@@ -87,6 +88,7 @@ pub const CASES: &[Case] = &[
     case("kthread_onstack", None, kthread::kthread_onstack),
     case("kthread_repeat", None, kthread::kthread_repeat),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
+    case("fault_injection", None, faults::fault_injection),
     case("kmsg_clean", None, lifecycle::kmsg_clean),
 ];
 
