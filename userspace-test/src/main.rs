@@ -52,7 +52,7 @@ struct Cli {
     #[arg(long, env = "COMPLETE_TEST_SEED")]
     seed: Option<u64>,
     /// Proptest cases of the model case (each on a freshly loaded module).
-    #[arg(long, env = "COMPLETE_MODEL_CASES", default_value_t = 40)]
+    #[arg(long, env = "COMPLETE_MODEL_CASES", default_value_t = 60)]
     model_cases: u32,
     /// Most operations in one model case.
     #[arg(long, env = "COMPLETE_MODEL_OPS", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -64,7 +64,7 @@ struct Cli {
     #[arg(long, env = "COMPLETE_SOAK_WORKERS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=256))]
     soak_workers: u32,
     /// Operations of the soak case in all.
-    #[arg(long, env = "COMPLETE_SOAK_OPS", default_value_t = 40_000, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    #[arg(long, env = "COMPLETE_SOAK_OPS", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
     soak_ops: u32,
 }
 

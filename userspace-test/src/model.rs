@@ -13,6 +13,7 @@
 //! again at the tail (`__prepare_to_swait` adds a fresh entry with `list_add_tail`).
 
 use proptest::prelude::*;
+use proptest::sample::select;
 use proptest_state_machine::ReferenceStateMachine;
 
 use crate::readers::OnSigint;
@@ -219,8 +220,8 @@ pub enum Line {
     Sleep,
     /// `awoken`.
     Awoken,
-    /// `gave up waiting: ...`, with the reason when the model knows it.
-    GaveUp(Option<&'static str>),
+    /// `gave up waiting: ...`, with the errno when the model knows it.
+    GaveUp(Option<i32>),
     /// `awakening the readers...`.
     Awakening,
     /// `completing all`.
@@ -504,7 +505,7 @@ impl Model {
                 Ok(0)
             } else {
                 // Only drawn with a short timeout (see `allows`).
-                self.log(p, Who::Parent, Line::GaveUp(Some("ETIMEDOUT")));
+                self.log(p, Who::Parent, Line::GaveUp(Some(libc::ETIMEDOUT)));
                 self.stats.reads_timed_out += 1;
                 return Err(libc::ETIMEDOUT);
             }
@@ -583,7 +584,7 @@ impl Model {
             self.stats.reads_timed_out += 1;
             if s.logs {
                 p.lines
-                    .push((Who::Sleeper(s.id), Line::GaveUp(Some("ETIMEDOUT"))));
+                    .push((Who::Sleeper(s.id), Line::GaveUp(Some(libc::ETIMEDOUT))));
             }
             let signals = s.handled;
             p.ended.push((
@@ -817,18 +818,21 @@ impl ReferenceStateMachine for Reference {
                 (1, f.prop_map(Op::Unknown).boxed()),
             ]);
         }
-        if !m.sleepers.is_empty() {
-            let s = 0..m.sleepers.len();
+        let (stopped, queued): (Vec<usize>, Vec<usize>) =
+            (0..m.sleepers.len()).partition(|&i| m.sleepers[i].stopped);
+        if !queued.is_empty() {
             let stop = if m.params.wait_mode == WaitMode::Interruptible {
-                prop_oneof![s.clone().prop_map(Op::Stop), s.clone().prop_map(Op::Cont)].boxed()
+                select(queued.clone()).prop_map(Op::Stop).boxed()
             } else {
-                s.clone().prop_map(Op::StopCont).boxed()
+                select(queued.clone()).prop_map(Op::StopCont).boxed()
             };
-            ops.extend([
-                (3, s.clone().prop_map(Op::Sigint).boxed()),
-                (1, s.prop_map(Op::Sigkill).boxed()),
-                (2, stop),
-            ]);
+            ops.extend([(4, select(queued).prop_map(Op::Sigint).boxed()), (3, stop)]);
+        }
+        if !stopped.is_empty() {
+            ops.push((4, select(stopped).prop_map(Op::Cont).boxed()));
+        }
+        if !m.sleepers.is_empty() {
+            ops.push((2, (0..m.sleepers.len()).prop_map(Op::Sigkill).boxed()));
         }
         proptest::strategy::Union::new_weighted(ops).boxed()
     }

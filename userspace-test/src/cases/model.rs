@@ -380,7 +380,10 @@ fn line_matches(l: &Line, e: &Event) -> bool {
         | (Line::CompleteAll, Event::CompleteAll)
         | (Line::Reinit, Event::Reinit)
         | (Line::GaveUp(None), Event::GaveUp(_)) => true,
-        (Line::GaveUp(Some(r)), Event::GaveUp(g)) => r == g,
+        // The kernel prints the error's name with CONFIG_SYMBOLIC_ERRNAME, else `Error(N)`.
+        (Line::GaveUp(Some(e)), Event::GaveUp(g)) => {
+            *g == Errno(*e).name() || *g == format!("Error({e})")
+        }
         _ => false,
     }
 }
