@@ -251,6 +251,19 @@ pub struct Prediction {
     pub reloaded: bool,
 }
 
+impl Prediction {
+    /// `s`'s read returns `res` in this operation (its handler ran for every SIGINT so far).
+    fn returned(&mut self, s: &Sleeper, res: Result<(), i32>) {
+        self.ended.push((
+            s.id,
+            End::Read {
+                res,
+                signals: s.handled,
+            },
+        ));
+    }
+}
+
 /// One operation of the state machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -586,14 +599,7 @@ impl Model {
                 p.lines
                     .push((Who::Sleeper(s.id), Line::GaveUp(Some(libc::ETIMEDOUT))));
             }
-            let signals = s.handled;
-            p.ended.push((
-                s.id,
-                End::Read {
-                    res: Err(libc::ETIMEDOUT),
-                    signals,
-                },
-            ));
+            p.returned(&s, Err(libc::ETIMEDOUT));
         } else {
             p.settle.push(s.id);
             self.sleepers.push(s);
@@ -638,25 +644,13 @@ impl Model {
             (OnSigint::Handler, WaitMode::Interruptible) => {
                 let mut s = self.interrupted(i, p);
                 s.handled += 1;
-                p.ended.push((
-                    s.id,
-                    End::Read {
-                        res: Err(libc::EINTR),
-                        signals: s.handled,
-                    },
-                ));
+                p.returned(&s, Err(libc::EINTR));
             }
             (OnSigint::HandlerRestart, WaitMode::Interruptible) => {
                 let mut s = self.interrupted(i, p);
                 s.handled += 1;
                 if self.timed_eintr() {
-                    p.ended.push((
-                        s.id,
-                        End::Read {
-                            res: Err(libc::EINTR),
-                            signals: s.handled,
-                        },
-                    ));
+                    p.returned(&s, Err(libc::EINTR));
                 } else {
                     // The read restarts: a new entry at the tail of the queue.
                     self.enter_wait(s, p);
@@ -692,13 +686,7 @@ impl Model {
         let mut s = self.sleepers.remove(i);
         s.stopped = false;
         if self.timed_eintr() {
-            p.ended.push((
-                s.id,
-                End::Read {
-                    res: Err(libc::EINTR),
-                    signals: s.handled,
-                },
-            ));
+            p.returned(&s, Err(libc::EINTR));
         } else {
             self.enter_wait(s, p);
         }
