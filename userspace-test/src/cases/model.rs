@@ -308,30 +308,26 @@ impl Driver {
             sys::open(sys::DEV_PATH, libc::O_RDONLY)
                 .map_err(|e| Fail::Fail(format!("open for STATUS: {e}"))),
         );
+        let check = || -> CaseResult<Result<(), String>> {
+            let got = status(probe.as_raw_fd()).map_err(|e| format!("STATUS: {e}"))?;
+            if got != want {
+                return Ok(Err(format!("STATUS {got:?}, expected {want:?}")));
+            }
+            for &(pid, st) in &waits {
+                let now = sys::proc_state(pid)?;
+                if now != st {
+                    return Ok(Err(format!("pid {pid} in state {now}, expected {st}")));
+                }
+            }
+            Ok(Ok(()))
+        };
         // Sleepers that return report after the driver counted them, so STATUS is final once
         // their reports are in; only a sleeper going to sleep or stopping needs waiting for.
-        let patience = if waits.is_empty() {
-            Duration::ZERO
+        if waits.is_empty() {
+            check()?.map_err(Fail::Fail)?;
         } else {
-            WAIT
-        };
-        sys::poll_until(
-            patience,
-            "STATUS and sleepers as the model predicts",
-            || {
-                let got = status(probe.as_raw_fd()).map_err(|e| format!("STATUS: {e}"))?;
-                if got != want {
-                    return Ok(Err(format!("STATUS {got:?}, expected {want:?}")));
-                }
-                for &(pid, st) in &waits {
-                    let now = sys::proc_state(pid)?;
-                    if now != st {
-                        return Ok(Err(format!("pid {pid} in state {now}, expected {st}")));
-                    }
-                }
-                Ok(Ok(()))
-            },
-        )?;
+            sys::poll_until(WAIT, "STATUS and sleepers as the model predicts", check)?;
+        }
         drop(probe);
         for (i, (fd, m)) in self.files.iter().zip(&self.model.files).enumerate() {
             let got = fd_counters(fd.as_raw_fd())?;
