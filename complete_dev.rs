@@ -18,10 +18,15 @@
 //!   a signal ends the read with `-ERESTARTSYS` (EINTR, or a transparent restart under
 //!   `SA_RESTART`) and consumes nothing; `wait_mode=uninterruptible` keeps the original's
 //!   unkillable D state for teaching;
-//! - `timeout_ms` bounds the wait (the read fails with `ETIMEDOUT`);
-//! - `O_NONBLOCK` reads take a pending completion or fail with `EAGAIN`, never sleeping;
-//! - `write()` never copies the bytes: it consumes the iterator and returns the full length;
-//! - ioctls for `complete_all()`, `reinit_completion()` and a status record (`uapi/`);
+//! - `timeout_ms` bounds the wait (the read fails with `ETIMEDOUT`); a signal ends a timed wait
+//!   with `EINTR`, never a restart, so no signal can stretch a read past its timeout;
+//! - `O_NONBLOCK` reads, and `preadv2(RWF_NOWAIT)` on any file, take a pending completion or fail
+//!   with `EAGAIN`, never sleeping;
+//! - `write()` never copies the bytes: it consumes the iterator and returns the full length; a
+//!   write that would take the pending count past `pending_max` fails with `EOVERFLOW`, so the
+//!   count never reaches `UINT_MAX`, the value that means "all done";
+//! - ioctls for `complete_all()`, `reinit_completion()` (both need a file open for writing) and a
+//!   status record (`uapi/`);
 //! - per-file counters in `/proc/<pid>/fdinfo/<fd>`;
 //! - `rmmod` is refused while the device is open (the file operations hold the module).
 //!
@@ -31,8 +36,13 @@
 
 use kernel::{
     fs::{
+        file,
         File,
         Kiocb, //
+    },
+    ioctl::{
+        _IO,
+        _IOR, //
     },
     iov::{
         IovIterDest,
@@ -60,14 +70,21 @@ use kernel::{
 };
 
 #[path = "ext/completion.rs"]
+#[cfg_attr(
+    not(complete_dev_kunit),
+    expect(dead_code, reason = "only the KUnit suite uses all of the wrapper")
+)]
 mod completion;
-#[cfg(CONFIG_KUNIT)]
+#[cfg(complete_dev_kunit)]
 #[path = "ext/completion_test.rs"]
 mod completion_test;
 #[path = "ext/file.rs"]
-mod file;
+mod file_ext;
 #[path = "ext/param.rs"]
 mod param;
+#[cfg(complete_dev_kunit)]
+#[path = "ext/param_test.rs"]
+mod param_test;
 #[path = "ext/task.rs"]
 mod task;
 #[path = "uapi/complete_dev.rs"]
@@ -81,8 +98,17 @@ mod task;
 )]
 mod uapi;
 
-use completion::{Completion, StaticCompletion, ALL_DONE};
-use param::{BoolParam, ChoiceParam, UintParam};
+use completion::{
+    Completion,
+    StaticCompletion,
+    ALL_DONE, //
+};
+use param::{
+    BoolParam,
+    Choice,
+    ChoiceParam,
+    UintParam, //
+};
 use task::Comm;
 use uapi::CompleteStatus;
 
@@ -93,9 +119,6 @@ module! {
     description: "LDD3's complete driver in Rust: read() sleeps on a completion, write() completes it",
     license: "GPL",
 }
-
-/// The names `wait_mode` accepts, in the order of [`WaitMode`].
-const WAIT_MODES: [&str; 3] = ["interruptible", "killable", "uninterruptible"];
 
 /// How a reader sleeps.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -108,15 +131,12 @@ enum WaitMode {
     Uninterruptible,
 }
 
-impl WaitMode {
-    /// The mode `wait_mode` names (an index into [`WAIT_MODES`]).
-    fn current() -> Self {
-        match WAIT_MODE.get() {
-            1 => Self::Killable,
-            2 => Self::Uninterruptible,
-            _ => Self::Interruptible,
-        }
-    }
+impl Choice for WaitMode {
+    const CHOICES: &'static [(Self, &'static str)] = &[
+        (Self::Interruptible, "interruptible"),
+        (Self::Killable, "killable"),
+        (Self::Uninterruptible, "uninterruptible"),
+    ];
 }
 
 /// How a read of one file sleeps: `wait_mode` and `timeout_ms`.
@@ -135,7 +155,7 @@ impl WaitSpec {
     fn current() -> Self {
         let ms = TIMEOUT_MS.get();
         Self {
-            mode: WaitMode::current(),
+            mode: WAIT_MODE.get(),
             timeout: (ms != 0).then(|| msecs_to_jiffies(ms)),
         }
     }
@@ -143,7 +163,7 @@ impl WaitSpec {
 
 module_param_sysfs!(
     /// How `read()` sleeps.
-    WAIT_MODE: ChoiceParam = ChoiceParam::new(&WAIT_MODES, 0),
+    WAIT_MODE: ChoiceParam<WaitMode> = ChoiceParam::new(),
     name: "wait_mode", type: "charp", perm: 0o444,
     desc: "how read() sleeps: interruptible (default), killable, or uninterruptible (LDD3, D state)"
 );
@@ -161,6 +181,33 @@ module_param_sysfs!(
     name: "verbose", type: "bool", perm: 0o644,
     desc: "log each sleep, wake-up and write (default Y; writable at run time)"
 );
+
+/// The largest pending count a write may leave: `UINT_MAX - 1`, less one per task that could
+/// pass the check at once (`PID_MAX_LIMIT`, 2^22 on 64-bit), so that `done` never reaches
+/// `UINT_MAX`, the all-done value of `complete_all()`.
+const PENDING_LIMIT: u32 = u32::MAX - 1 - (1 << 22);
+
+module_param_sysfs!(
+    /// The largest pending count a write may leave; a write beyond it fails with `EOVERFLOW`.
+    PENDING_MAX: UintParam = UintParam::new(PENDING_LIMIT, PENDING_LIMIT),
+    name: "pending_max", type: "uint", perm: 0o444,
+    desc: "test only: a write that would leave more pending completions fails with EOVERFLOW (default and most 4290772990)"
+);
+
+/// `COMPLETE_IOC_COMPLETE_ALL`, as `kernel::ioctl` encodes it for this architecture.
+const IOC_COMPLETE_ALL: u32 = _IO(uapi::COMPLETE_IOC_MAGIC, uapi::COMPLETE_IOC_NR_COMPLETE_ALL);
+/// `COMPLETE_IOC_REINIT`, as `kernel::ioctl` encodes it for this architecture.
+const IOC_REINIT: u32 = _IO(uapi::COMPLETE_IOC_MAGIC, uapi::COMPLETE_IOC_NR_REINIT);
+/// `COMPLETE_IOC_STATUS`, as `kernel::ioctl` encodes it for this architecture.
+const IOC_STATUS: u32 = _IOR::<[u64; 8]>(uapi::COMPLETE_IOC_MAGIC, uapi::COMPLETE_IOC_NR_STATUS);
+
+// The uapi file's numbers are the ones userspace uses: they must be the kernel's.
+const _: () = {
+    assert!(uapi::COMPLETE_IOC_COMPLETE_ALL == IOC_COMPLETE_ALL);
+    assert!(uapi::COMPLETE_IOC_REINIT == IOC_REINIT);
+    assert!(uapi::COMPLETE_IOC_STATUS == IOC_STATUS);
+    assert!(CompleteStatus::SIZE == core::mem::size_of::<[u64; 8]>());
+};
 
 /// The completion every reader sleeps on: the counterpart of `static DECLARE_COMPLETION(comp)`.
 static COMP: StaticCompletion = StaticCompletion::new();
@@ -214,12 +261,13 @@ impl kernel::InPlaceModule for CompleteModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         // The completion is ready before the device appears; being static, it is torn down only
         // with the module's memory, after the device is gone.
-        COMP.init();
+        let _ = COMP.init();
         pr_info!(
-            "loaded: /dev/complete, wait_mode={} timeout_ms={} verbose={}\n",
+            "loaded: /dev/complete, wait_mode={} timeout_ms={} verbose={} pending_max={}\n",
             WAIT_MODE.name(),
             TIMEOUT_MS.get(),
-            VERBOSE.get()
+            VERBOSE.get(),
+            PENDING_MAX.get()
         );
         try_pin_init!(Self {
             _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"complete" }),
@@ -242,7 +290,9 @@ struct CompleteFile {
 impl MiscDevice for CompleteFile {
     type Ptr = KBox<Self>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+    fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        // SAFETY: We are in the file's `open`: no other task can reach it yet.
+        unsafe { file_ext::set_nowait(file) };
         Ok(KBox::new(
             Self {
                 comp: COMP.get()?,
@@ -261,8 +311,8 @@ impl MiscDevice for CompleteFile {
         }
         let me = kiocb.file();
         me.reads.add(1, Relaxed);
-        let res = if file::is_nonblocking(&kiocb) {
-            if me.comp.try_wait() {
+        let res = if file_ext::is_nonblocking(&kiocb) {
+            if me.comp.try_wait_for_completion() {
                 Ok(())
             } else {
                 Err(EAGAIN)
@@ -280,13 +330,14 @@ impl MiscDevice for CompleteFile {
 
     fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
         let me = kiocb.file();
-        if VERBOSE.get() {
-            pr_info!(
-                "process {} ({}) awakening the readers...\n",
-                current!().pid(),
-                Comm::current()
-            );
+        // Concurrent writers may all pass this check at once: `PENDING_LIMIT` leaves room for
+        // every task there can be, so `done` stays below `ALL_DONE`.
+        let pending = me.comp.pending();
+        if pending != ALL_DONE && pending >= PENDING_MAX.get() {
+            log_current("refused a write: too many pending completions");
+            return Err(EOVERFLOW);
         }
+        log_current("awakening the readers...");
         me.writes.add(1, Relaxed);
         STATS.completes.add(1, Relaxed);
         me.comp.complete();
@@ -296,33 +347,14 @@ impl MiscDevice for CompleteFile {
         Ok(len)
     }
 
-    fn ioctl(me: &CompleteFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        let comp = me.comp;
+    fn ioctl(me: &CompleteFile, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
-            uapi::COMPLETE_IOC_COMPLETE_ALL => {
-                if VERBOSE.get() {
-                    pr_info!(
-                        "process {} ({}) completing all\n",
-                        current!().pid(),
-                        Comm::current()
-                    );
-                }
-                comp.complete_all();
-            }
-            uapi::COMPLETE_IOC_REINIT => {
-                if VERBOSE.get() {
-                    pr_info!(
-                        "process {} ({}) reinit\n",
-                        current!().pid(),
-                        Comm::current()
-                    );
-                }
-                comp.reinit();
-            }
-            uapi::COMPLETE_IOC_STATUS => {
-                let mut w = UserSlice::new(UserPtr::from_addr(arg), CompleteStatus::SIZE).writer();
-                w.write(&status(comp).to_words())?;
-            }
+            IOC_COMPLETE_ALL => me.complete_all(file)?,
+            IOC_REINIT => me.reinit(file)?,
+            IOC_STATUS => me.status(UserSlice::new(
+                UserPtr::from_addr(arg),
+                CompleteStatus::SIZE,
+            ))?,
             _ => return Err(ENOTTY),
         }
         Ok(0)
@@ -339,6 +371,50 @@ impl MiscDevice for CompleteFile {
     }
 }
 
+impl CompleteFile {
+    /// `COMPLETE_IOC_COMPLETE_ALL`: every current and later read passes, until `REINIT`.
+    fn complete_all(&self, file: &File) -> Result {
+        require_write(file)?;
+        log_current("completing all");
+        self.comp.complete_all();
+        Ok(())
+    }
+
+    /// `COMPLETE_IOC_REINIT`: forget pending completions and the all-done state.
+    fn reinit(&self, file: &File) -> Result {
+        require_write(file)?;
+        log_current("reinit");
+        self.comp.reinit_completion();
+        Ok(())
+    }
+
+    /// `COMPLETE_IOC_STATUS`: copy the module's counters to userspace.
+    fn status(&self, dest: UserSlice) -> Result {
+        dest.writer().write(&status(self.comp).to_words())
+    }
+}
+
+/// Fails with `EBADF` unless `file` was opened for writing, as `write()` would: the ioctls that
+/// change what every reader sees are writes.
+fn require_write(file: &File) -> Result {
+    match file.flags() & file::flags::O_ACCMODE {
+        file::flags::O_WRONLY | file::flags::O_RDWR => Ok(()),
+        _ => Err(EBADF),
+    }
+}
+
+/// Logs `process <pid> (<comm>) <what>` for the current task, if `verbose` is on.
+fn log_current(what: &str) {
+    if VERBOSE.get() {
+        pr_info!(
+            "process {} ({}) {}\n",
+            current!().pid(),
+            Comm::current(),
+            what
+        );
+    }
+}
+
 /// Sleeps on `comp` as `wait` says, logging before and after.
 fn sleep(comp: &Completion, wait: WaitSpec) -> Result {
     // Who is sleeping, for the log only: with logging off, skip the `comm` copy and the pid read
@@ -349,15 +425,13 @@ fn sleep(comp: &Completion, wait: WaitSpec) -> Result {
     }
     STATS.sleepers.add(1, Relaxed);
     let res = match (wait.mode, wait.timeout) {
-        (WaitMode::Interruptible, None) => comp.wait_interruptible(),
-        (WaitMode::Killable, None) => comp.wait_killable(),
+        (WaitMode::Interruptible, None) => comp.wait_for_completion_interruptible(),
+        (WaitMode::Killable, None) => comp.wait_for_completion_killable(),
         (WaitMode::Uninterruptible, None) => {
-            comp.wait();
+            comp.wait_for_completion();
             Ok(())
         }
-        (WaitMode::Interruptible, Some(j)) => comp.wait_interruptible_timeout(j).map(|_| ()),
-        (WaitMode::Killable, Some(j)) => comp.wait_killable_timeout(j).map(|_| ()),
-        (WaitMode::Uninterruptible, Some(j)) => comp.wait_timeout(j).map(|_| ()),
+        (mode, Some(j)) => timed_wait(comp, mode, j),
     };
     STATS.sleepers.fetch_sub(1, Relaxed);
     if let Some((pid, comm)) = who {
@@ -367,6 +441,23 @@ fn sleep(comp: &Completion, wait: WaitSpec) -> Result {
         }
     }
     res
+}
+
+/// Waits on `comp` for at most `timeout` jiffies.
+///
+/// A signal ends the wait with `EINTR`, not `ERESTARTSYS`: a restart (`SA_RESTART`) would begin
+/// the whole timeout again, so a periodic signal could keep a timed read waiting for ever.
+fn timed_wait(comp: &Completion, mode: WaitMode, timeout: Jiffies) -> Result {
+    let res = match mode {
+        WaitMode::Interruptible => comp.wait_for_completion_interruptible_timeout(timeout),
+        WaitMode::Killable => comp.wait_for_completion_killable_timeout(timeout),
+        WaitMode::Uninterruptible => comp.wait_for_completion_timeout(timeout),
+    };
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if e == ERESTARTSYS => Err(EINTR),
+        Err(e) => Err(e),
+    }
 }
 
 /// A snapshot of the module's state for `COMPLETE_IOC_STATUS`.

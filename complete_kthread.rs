@@ -48,7 +48,7 @@ use kernel::{
 use pin_init::stack_pin_init;
 
 #[path = "ext/completion.rs"]
-#[allow(
+#[expect(
     dead_code,
     reason = "a shared wrapper: this module uses only part of it"
 )]
@@ -56,15 +56,26 @@ mod completion;
 #[path = "ext/kthread.rs"]
 mod kthread;
 #[path = "ext/param.rs"]
-#[allow(
+#[expect(
     dead_code,
     reason = "a shared wrapper: this module uses only part of it"
 )]
 mod param;
 
-use completion::{Completion, StaticCompletion};
-use kthread::{KThread, StopToken};
-use param::{ChoiceParam, UintParam};
+use completion::{
+    Completion,
+    StaticCompletion, //
+};
+use kthread::{
+    KThread,
+    StopError,
+    StopToken, //
+};
+use param::{
+    Choice,
+    ChoiceParam,
+    UintParam, //
+};
 
 module! {
     type: KthreadModule,
@@ -73,9 +84,6 @@ module! {
     description: "Two kernel threads signalling through a static, dynamic or on-stack completion",
     license: "GPL",
 }
-
-/// The names `variant` accepts, in the order of [`Variant`].
-const VARIANTS: [&str; 3] = ["static", "dynamic", "onstack"];
 
 /// Where the completion lives.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,12 +96,36 @@ enum Variant {
     OnStack,
 }
 
-/// The names `inject_fail` accepts.
-const INJECT: [&str; 3] = ["none", "waiter", "worker"];
+impl Choice for Variant {
+    const CHOICES: &'static [(Self, &'static str)] = &[
+        (Self::Static, "static"),
+        (Self::Dynamic, "dynamic"),
+        (Self::OnStack, "onstack"),
+    ];
+}
+
+/// Which thread creation `inject_fail` fails on purpose.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inject {
+    /// None: the default.
+    None,
+    /// The waiter's.
+    Waiter,
+    /// The worker's.
+    Worker,
+}
+
+impl Choice for Inject {
+    const CHOICES: &'static [(Self, &'static str)] = &[
+        (Self::None, "none"),
+        (Self::Waiter, "waiter"),
+        (Self::Worker, "worker"),
+    ];
+}
 
 module_param_sysfs!(
     /// Where the completion lives.
-    VARIANT: ChoiceParam = ChoiceParam::new(&VARIANTS, 0),
+    VARIANT: ChoiceParam<Variant> = ChoiceParam::new(),
     name: "variant", type: "charp", perm: 0o444,
     desc: "where the completion lives: static (DECLARE_COMPLETION, default), dynamic (init_completion), onstack (DECLARE_COMPLETION_ONSTACK)"
 );
@@ -107,7 +139,7 @@ module_param_sysfs!(
 
 module_param_sysfs!(
     /// A thread creation to fail on purpose, for testing the error path of init.
-    INJECT_FAIL: ChoiceParam = ChoiceParam::new(&INJECT, 0),
+    INJECT_FAIL: ChoiceParam<Inject> = ChoiceParam::new(),
     name: "inject_fail", type: "charp", perm: 0o444,
     desc: "test only: fail the creation of this thread with ENOMEM: none (default), waiter, worker"
 );
@@ -134,11 +166,7 @@ struct KthreadModule {
 
 impl kernel::Module for KthreadModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let variant = match VARIANT.get() {
-            1 => Variant::Dynamic,
-            2 => Variant::OnStack,
-            _ => Variant::Static,
-        };
+        let variant = VARIANT.get();
         pr_info!(
             "loading: variant={} period_ms={}\n",
             VARIANT.name(),
@@ -146,8 +174,7 @@ impl kernel::Module for KthreadModule {
         );
         let (waiter, worker) = match variant {
             Variant::Static => {
-                DONE.init();
-                let comp = DONE.get()?;
+                let comp = DONE.init();
                 start_pair(comp, comp)?
             }
             Variant::Dynamic => {
@@ -178,7 +205,7 @@ impl Drop for KthreadModule {
             }
             (Some(Ok(w)), None) => pr_info!("unloaded: {} wake-ups\n", w),
             (w, c) => pr_info!(
-                "unloaded: a thread stopped before it ran (waiter {:?}, worker {:?})\n",
+                "unloaded: a thread has no result (waiter {:?}, worker {:?})\n",
                 w.map(|r| r.err()),
                 c.map(|r| r.err())
             ),
@@ -186,12 +213,12 @@ impl Drop for KthreadModule {
     }
 }
 
-/// Fails with `ENOMEM` if `inject_fail` names `which` (1 = waiter, 2 = worker).
-fn injected(which: u32) -> Result {
+/// Fails with `ENOMEM` if `inject_fail` names `which`.
+fn injected(which: Inject) -> Result {
     if INJECT_FAIL.get() == which {
         pr_info!(
             "inject_fail: failing the creation of ckt_{}\n",
-            INJECT[which as usize]
+            INJECT_FAIL.name()
         );
         return Err(ENOMEM);
     }
@@ -208,12 +235,12 @@ fn start_pair<C>(
 where
     C: core::ops::Deref<Target = Completion> + Send + 'static,
 {
-    injected(1)?;
+    injected(Inject::Waiter)?;
     let waiter = KThread::run(fmt!("ckt_waiter"), move |tok: &StopToken| {
         wait_loop(tok, &for_waiter, VARIANT.name())
     })?;
     pr_info!("created ckt_waiter (pid {})\n", waiter.pid());
-    let worker = injected(2).and_then(|()| {
+    let worker = injected(Inject::Worker).and_then(|()| {
         KThread::run(fmt!("ckt_worker"), move |tok: &StopToken| {
             work_loop(tok, &for_worker)
         })
@@ -228,7 +255,8 @@ where
             match waiter.stop() {
                 Ok(wakes) => pr_info!("ckt_waiter stopped after {} wake-ups\n", wakes),
                 // The stop came before the thread ran its function: the closure was dropped.
-                Err(_) => pr_info!("ckt_waiter stopped before it ran (EINTR)\n"),
+                Err(StopError::NeverRan) => pr_info!("ckt_waiter stopped before it ran (EINTR)\n"),
+                Err(StopError::Died) => pr_info!("ckt_waiter died before it was stopped\n"),
             }
             return Err(e);
         }
@@ -266,7 +294,7 @@ fn start_onstack() -> Result<KThread<'static, u32>> {
         GFP_KERNEL,
     )?;
     let report = startup.clone();
-    injected(1)?;
+    injected(Inject::Waiter)?;
     let waiter = KThread::run(fmt!("ckt_waiter"), move |tok: &StopToken| {
         onstack_waiter(tok, &report)
     })?;
@@ -275,7 +303,7 @@ fn start_onstack() -> Result<KThread<'static, u32>> {
     // but a stop, so this cannot hang.
     startup
         .reported
-        .wait_timeout(msecs_to_jiffies(STARTUP_TIMEOUT_MS))?;
+        .wait_for_completion_timeout(msecs_to_jiffies(STARTUP_TIMEOUT_MS))?;
     match startup.err.load(Relaxed) {
         0 => Ok(waiter),
         e => Err(Error::from_errno(e)),
@@ -290,22 +318,29 @@ fn start_onstack() -> Result<KThread<'static, u32>> {
 /// all before `scoped` itself returns. So every use of `done` by the worker happens before this
 /// frame ends; the borrow checker enforces it, since the worker closure borrows `done` for the
 /// length of the `scoped` call and `scoped` keeps the thread handle to itself (it cannot be leaked
-/// past the call). The waiter in turn is stopped by `rmmod` only after it has returned from here.
+/// past the call). What the borrow checker cannot see is whether the body returns: a panic
+/// (`BUG()`) in it would end this thread with the worker still holding `done`, which is why
+/// `scoped` is `unsafe`; the body here cannot panic (see the SAFETY comment).
 fn onstack_waiter(tok: &StopToken, startup: &Startup) -> u32 {
     stack_pin_init!(let done = Completion::new());
     let done: &Completion = &done;
-    if let Err(e) = injected(2) {
+    if let Err(e) = injected(Inject::Worker) {
         startup.report(Err(e));
         return 0;
     }
-    let run = kthread::scoped(
-        fmt!("ckt_worker"),
-        |wtok: &StopToken| work_loop(wtok, done),
-        || {
-            startup.report(Ok(()));
-            wait_loop(tok, done, "onstack")
-        },
-    );
+    // SAFETY: The body returns: `report` is an atomic store and a `complete()`, and `wait_loop`
+    // only logs, waits with a timeout and counts with `wrapping_add`; nothing in it panics or
+    // ends the task.
+    let run = unsafe {
+        kthread::scoped(
+            fmt!("ckt_worker"),
+            |wtok: &StopToken| work_loop(wtok, done),
+            || {
+                startup.report(Ok(()));
+                wait_loop(tok, done, "onstack")
+            },
+        )
+    };
     match run {
         Ok((wakes, completions)) => {
             // `scoped` has stopped the worker: nobody uses `done` any more.
@@ -330,7 +365,7 @@ fn wait_loop(tok: &StopToken, comp: &Completion, what: &str) -> u32 {
         // On error, ETIMEDOUT (nothing within the slice) or ERESTARTSYS (`kthread_stop()`
         // interrupted the wait), the loop condition decides.
         if comp
-            .wait_interruptible_timeout(msecs_to_jiffies(WAIT_SLICE_MS))
+            .wait_for_completion_interruptible_timeout(msecs_to_jiffies(WAIT_SLICE_MS))
             .is_ok()
         {
             wakes = wakes.wrapping_add(1);

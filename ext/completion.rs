@@ -4,9 +4,11 @@
 //!
 //! The kernel crate's [`kernel::sync::Completion`] offers only `complete_all` and
 //! `wait_for_completion` in 7.3. This file extends the same shape (an [`Opaque`] around
-//! `struct completion`, a `pin_init!` constructor) with `complete`, every wait flavour returning
-//! [`Result`], `try_wait`, `done`, `reinit` and a read of the counter, plus [`StaticCompletion`],
-//! the Rust counterpart of a file-scope `DECLARE_COMPLETION`.
+//! `struct completion`, a `pin_init!` constructor) with the rest of the C API under its C names,
+//! so that the day the kernel crate grows them this file goes away by changing one import:
+//! `complete`, every `wait_for_completion*` flavour returning [`Result`],
+//! `try_wait_for_completion`, `completion_done` and `reinit_completion`, plus a read of the
+//! counter and [`StaticCompletion`], the Rust counterpart of a file-scope `DECLARE_COMPLETION`.
 //!
 //! C header: [`include/linux/completion.h`](srctree/include/linux/completion.h)
 //!
@@ -24,14 +26,26 @@ use kernel::{
     types::Opaque, //
 };
 
-/// The value of `done` after `complete_all()`: every waiter passes until [`Completion::reinit`].
+// `reinit_completion` takes the completion's `raw_spinlock_t` through the out-of-line
+// `_raw_spin_lock_irqsave()`, which only SMP kernels that do not inline it have (x86 never
+// inlines it; arm64 does when not preemptible). Refuse the others with a message rather than a
+// missing-symbol error.
+#[cfg(any(
+    not(CONFIG_SMP),
+    CONFIG_INLINE_SPIN_LOCK_IRQSAVE,
+    CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE
+))]
+compile_error!("ext/completion.rs needs an SMP kernel with out-of-line _raw_spin_lock_irqsave()");
+
+/// The value of `done` after `complete_all()`: every waiter passes until
+/// [`Completion::reinit_completion`].
 pub(crate) const ALL_DONE: u32 = u32::MAX;
 
 /// A completion: a counter of "done" events and an exclusive, FIFO queue of waiters.
 ///
 /// [`Completion::complete`] adds one event and wakes the oldest waiter; each wait consumes one
 /// event, sleeping while there is none. [`Completion::complete_all`] lets every current and future
-/// waiter through until [`Completion::reinit`].
+/// waiter through until [`Completion::reinit_completion`].
 ///
 /// # Examples
 ///
@@ -39,8 +53,8 @@ pub(crate) const ALL_DONE: u32 = u32::MAX;
 /// # use kernel::prelude::*;
 /// let c = KBox::pin_init(Completion::new(), GFP_KERNEL)?;
 /// c.complete();
-/// assert!(c.try_wait());
-/// assert!(!c.try_wait());
+/// assert!(c.try_wait_for_completion());
+/// assert!(!c.try_wait_for_completion());
 /// # Ok::<(), Error>(())
 /// ```
 ///
@@ -57,14 +71,17 @@ pub(crate) struct Completion {
 // SAFETY: A `struct completion` may be used from any task; it holds no thread-bound data.
 unsafe impl Send for Completion {}
 
-// SAFETY: Every operation on a `struct completion` takes its internal lock, so shared use from
-// several tasks at once is what it is made for.
+// SAFETY: Every operation of this type on the `struct completion` either takes its `wait.lock`
+// (complete, complete_all, the waits, try_wait_for_completion, reinit_completion) or is a single
+// `READ_ONCE`-like read of `done` (completion_done's fast path, `pending`), which is what the C
+// API allows concurrently with everything else.
 unsafe impl Sync for Completion {}
 
 impl Completion {
     /// Creates an initialiser for a new, not-done [`Completion`] (C `init_completion`).
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
+            // INVARIANT: `init_completion` initialises the `struct completion` in place.
             inner <- Opaque::ffi_init(|slot: *mut bindings::completion| {
                 // SAFETY: `slot` is valid for writes of a `struct completion` and pinned.
                 unsafe { bindings::init_completion(slot) };
@@ -83,7 +100,7 @@ impl Completion {
         unsafe { bindings::complete(self.as_raw()) };
     }
 
-    /// Signals every current and future waiter, until [`Completion::reinit`].
+    /// Signals every current and future waiter, until [`Completion::reinit_completion`].
     #[inline]
     pub(crate) fn complete_all(&self) {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
@@ -92,14 +109,14 @@ impl Completion {
 
     /// Waits for an event in `TASK_UNINTERRUPTIBLE` state: signals cannot end the wait.
     #[inline]
-    pub(crate) fn wait(&self) {
+    pub(crate) fn wait_for_completion(&self) {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         unsafe { bindings::wait_for_completion(self.as_raw()) };
     }
 
     /// Waits for an event; any signal ends the wait with `ERESTARTSYS`, consuming nothing.
     #[inline]
-    pub(crate) fn wait_interruptible(&self) -> Result {
+    pub(crate) fn wait_for_completion_interruptible(&self) -> Result {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret = unsafe { bindings::wait_for_completion_interruptible(self.as_raw()) };
         kernel::error::to_result(ret)
@@ -107,7 +124,7 @@ impl Completion {
 
     /// Waits for an event; only a fatal signal ends the wait (`ERESTARTSYS`), consuming nothing.
     #[inline]
-    pub(crate) fn wait_killable(&self) -> Result {
+    pub(crate) fn wait_for_completion_killable(&self) -> Result {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret = unsafe { bindings::wait_for_completion_killable(self.as_raw()) };
         kernel::error::to_result(ret)
@@ -117,7 +134,7 @@ impl Completion {
     ///
     /// Returns the jiffies left (at least 1) or `ETIMEDOUT`.
     #[inline]
-    pub(crate) fn wait_timeout(&self, timeout: Jiffies) -> Result<Jiffies> {
+    pub(crate) fn wait_for_completion_timeout(&self, timeout: Jiffies) -> Result<Jiffies> {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let left = unsafe { bindings::wait_for_completion_timeout(self.as_raw(), timeout) };
         if left == 0 {
@@ -131,7 +148,10 @@ impl Completion {
     ///
     /// Returns the jiffies left (at least 1), `ERESTARTSYS` on a signal or `ETIMEDOUT`.
     #[inline]
-    pub(crate) fn wait_interruptible_timeout(&self, timeout: Jiffies) -> Result<Jiffies> {
+    pub(crate) fn wait_for_completion_interruptible_timeout(
+        &self,
+        timeout: Jiffies,
+    ) -> Result<Jiffies> {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret =
             unsafe { bindings::wait_for_completion_interruptible_timeout(self.as_raw(), timeout) };
@@ -142,22 +162,22 @@ impl Completion {
     ///
     /// Returns the jiffies left (at least 1), `ERESTARTSYS` on a fatal signal or `ETIMEDOUT`.
     #[inline]
-    pub(crate) fn wait_killable_timeout(&self, timeout: Jiffies) -> Result<Jiffies> {
+    pub(crate) fn wait_for_completion_killable_timeout(&self, timeout: Jiffies) -> Result<Jiffies> {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret = unsafe { bindings::wait_for_completion_killable_timeout(self.as_raw(), timeout) };
         timeout_result(ret)
     }
 
-    /// Consumes one event if there is one, without ever sleeping (C `try_wait_for_completion`).
+    /// Consumes one event if there is one, without ever sleeping.
     #[inline]
-    pub(crate) fn try_wait(&self) -> bool {
+    pub(crate) fn try_wait_for_completion(&self) -> bool {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         unsafe { bindings::try_wait_for_completion(self.as_raw()) }
     }
 
-    /// Tells whether an event is pending, i.e. a wait would not sleep (C `completion_done`).
+    /// Tells whether an event is pending, i.e. a wait would not sleep.
     #[inline]
-    pub(crate) fn done(&self) -> bool {
+    pub(crate) fn completion_done(&self) -> bool {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         unsafe { bindings::completion_done(self.as_raw()) }
     }
@@ -168,21 +188,30 @@ impl Completion {
     #[inline]
     pub(crate) fn pending(&self) -> u32 {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`, so
-        // its `done` field is valid for reads; the read is volatile (C `READ_ONCE`) because other
-        // tasks change the field under the completion's lock.
+        // its `done` field is valid for reads. The read is volatile (C `READ_ONCE`, as in
+        // `try_wait_for_completion`): other tasks change the field under the completion's lock.
         unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).done) }
     }
 
-    /// Forgets every pending event, so waits block again (C `reinit_completion`).
+    /// Forgets every pending event and the all-done state, so waits block again.
     ///
-    /// Like the C function this is a plain store that takes no lock: a `complete()` running at
-    /// the same moment may be kept or lost. Waiters already asleep stay asleep.
-    #[inline]
-    pub(crate) fn reinit(&self) {
-        // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`, so
-        // its `done` field is valid for writes; the write is volatile (C `WRITE_ONCE`), exactly
-        // what the static inline C `reinit_completion()` does.
-        unsafe { core::ptr::write_volatile(&raw mut (*self.as_raw()).done, 0) };
+    /// Unlike the static inline C `reinit_completion()`, a plain store that the caller must keep
+    /// away from every other use of the completion, this takes the completion's lock, so it is
+    /// atomic with respect to concurrent `complete()`, `complete_all()` and waits: each of them
+    /// happens entirely before or entirely after it. A waiter woken by `complete_all()` that has
+    /// not yet run when this is called finds nothing pending and sleeps again. Waiters already
+    /// asleep stay asleep.
+    pub(crate) fn reinit_completion(&self) {
+        let raw = self.as_raw();
+        // SAFETY: By the type invariant `raw` is an initialised `struct completion`, so
+        // `wait.lock` is an initialised `raw_spinlock_t`; every C function that changes `done`
+        // holds it, with interrupts off, which `_raw_spin_lock_irqsave` does too.
+        let flags = unsafe { bindings::_raw_spin_lock_irqsave(&raw mut (*raw).wait.lock) };
+        // SAFETY: We hold `wait.lock`, so nobody else reads or writes `done` with a lock (and the
+        // unlocked readers use `READ_ONCE`); `done` is valid for writes (type invariant).
+        unsafe { core::ptr::write_volatile(&raw mut (*raw).done, 0) };
+        // SAFETY: We took this lock above with these `flags`, on this CPU.
+        unsafe { bindings::_raw_spin_unlock_irqrestore(&raw mut (*raw).wait.lock, flags) };
     }
 }
 
@@ -196,12 +225,19 @@ fn timeout_result(ret: c_long) -> Result<Jiffies> {
     }
 }
 
+/// [`StaticCompletion::state`]: nobody has started `init_completion` yet.
+const UNINIT: u32 = 0;
+/// [`StaticCompletion::state`]: one caller of [`StaticCompletion::init`] runs `init_completion`.
+const INITIALISING: u32 = 1;
+/// [`StaticCompletion::state`]: the completion is initialised and may be used.
+const READY: u32 = 2;
+
 /// A completion with static storage: the Rust counterpart of a file-scope `DECLARE_COMPLETION`.
 ///
 /// Rust cannot build the self-referencing wait queue of `COMPLETION_INITIALIZER` in a constant,
-/// so the storage is static and [`StaticCompletion::init`] runs `init_completion` on it once, in
-/// module init, before anything that uses it is registered. [`StaticCompletion::get`] hands out
-/// the [`Completion`] only after that. The storage lives as long as the module's memory, so it
+/// so the storage is static and [`StaticCompletion::init`] runs `init_completion` on it exactly
+/// once, whoever calls it and however often. [`StaticCompletion::get`] hands out the
+/// [`Completion`] only after that. The storage lives as long as the module's memory, so it
 /// outlives every file and thread the module creates.
 ///
 /// # Examples
@@ -209,51 +245,77 @@ fn timeout_result(ret: c_long) -> Result<Jiffies> {
 /// ```ignore
 /// static DONE: StaticCompletion = StaticCompletion::new();
 /// // In module init, before registering the users:
-/// DONE.init();
+/// let done: &'static Completion = DONE.init();
 /// // Anywhere after:
 /// DONE.get()?.complete();
 /// ```
 ///
 /// # Invariants
 ///
-/// Once `ready` reads `true` (with acquire ordering), `inner` is an initialised completion.
+/// - `state` only ever moves from [`UNINIT`] to [`INITIALISING`] (one caller wins the
+///   compare-exchange) and from [`INITIALISING`] to [`READY`] (the same caller, once
+///   `init_completion` returned); nothing but that caller touches `inner` before `READY`;
+/// - once `state` reads [`READY`] (with acquire ordering), `inner` is an initialised
+///   `struct completion`.
 pub(crate) struct StaticCompletion {
-    inner: Completion,
-    ready: Atomic<bool>,
+    inner: Opaque<bindings::completion>,
+    state: Atomic<u32>,
 }
 
+// SAFETY: Before `READY` only the caller that won the compare-exchange touches `inner`; from
+// `READY` on it is used only as a `Completion`, which may be shared between tasks (`Sync`).
+unsafe impl Sync for StaticCompletion {}
+
 impl StaticCompletion {
-    /// Creates the uninitialised static storage; call [`StaticCompletion::init`] before use.
+    /// Creates the uninitialised static storage; [`StaticCompletion::init`] makes it usable.
     pub(crate) const fn new() -> Self {
+        // INVARIANT: `UNINIT`, and nobody has touched `inner`.
         Self {
-            inner: Completion {
-                inner: Opaque::uninit(),
-            },
-            ready: Atomic::new(false),
+            inner: Opaque::uninit(),
+            state: Atomic::new(UNINIT),
         }
     }
 
-    /// Initialises the completion; the first call does the work, later calls do nothing.
+    /// Initialises the completion if nobody did yet, and returns it.
     ///
-    /// Call it from module init, before the completion can be reached by anyone else.
-    pub(crate) fn init(&'static self) {
-        if self.ready.load(Acquire) {
-            return;
+    /// The first caller runs `init_completion`; a concurrent caller waits (spinning: the work is
+    /// a few stores) until that is done; every later call only reads the state. So it never
+    /// re-initialises a completion that has waiters or pending events.
+    pub(crate) fn init(&'static self) -> &'static Completion {
+        match self.state.cmpxchg(UNINIT, INITIALISING, Acquire) {
+            Ok(_) => {
+                // SAFETY: We won the compare-exchange from `UNINIT`, so by the type invariant
+                // nobody else touches `inner` until we store `READY`; it is static storage, so
+                // valid for writes and never moved.
+                unsafe { bindings::init_completion(self.inner.get()) };
+                // INVARIANT: `inner` was initialised just above; `Release` publishes it.
+                self.state.store(READY, Release);
+            }
+            Err(_) => {
+                while self.state.load(Acquire) != READY {
+                    core::hint::spin_loop();
+                }
+            }
         }
-        // SAFETY: `inner` is static storage, so valid for writes and never moved; `ready` is
-        // false, so nobody else uses it yet (module init runs once, before any user exists).
-        unsafe { bindings::init_completion(self.inner.as_raw()) };
-        // INVARIANT: `inner` was initialised just above.
-        self.ready.store(true, Release);
+        self.ready()
     }
 
-    /// Returns the completion, or `ENODEV` if [`StaticCompletion::init`] has not run.
+    /// Returns the completion, or `ENODEV` if [`StaticCompletion::init`] has not finished.
     #[inline]
     pub(crate) fn get(&'static self) -> Result<&'static Completion> {
-        if self.ready.load(Acquire) {
-            Ok(&self.inner)
+        if self.state.load(Acquire) == READY {
+            Ok(self.ready())
         } else {
             Err(ENODEV)
         }
+    }
+
+    /// The completion, once `state` was seen `READY` with acquire ordering.
+    fn ready(&'static self) -> &'static Completion {
+        // SAFETY: Both callers saw `READY` with acquire ordering, so `inner` is an initialised
+        // `struct completion` (type invariant), which is `Completion`'s invariant; `Completion`
+        // is a transparent wrapper of `Opaque<bindings::completion>`, so the cast keeps layout
+        // and validity.
+        unsafe { &*core::ptr::from_ref(&self.inner).cast::<Completion>() }
     }
 }

@@ -9,10 +9,18 @@
 //! - [`StopToken`]: handed to the closure, the only way to ask [`StopToken::should_stop`]
 //!   (C `kthread_should_stop`), so it can only be asked from inside such a thread;
 //! - [`KThread::stop`]: stops the thread and returns what the closure returned (C `kthread_stop`
-//!   and its return value); dropping a [`KThread`] stops it too;
+//!   and its return value), or why there is nothing ([`StopError`]); dropping a [`KThread`]
+//!   stops it too;
 //! - [`scoped`]: runs a thread whose closure borrows from the caller's stack for the length of a
-//!   call, stopping it before the call returns (the safe way to share a `DECLARE_COMPLETION_ONSTACK`
-//!   with another thread).
+//!   call, stopping it before the call returns (how a `DECLARE_COMPLETION_ONSTACK` is shared with
+//!   another thread). It is `unsafe`: see its `# Safety` section for why.
+//!
+//! # Threads and module unloading
+//!
+//! A thread runs the module's code. It must be stopped (its [`KThread`] stopped or dropped)
+//! before the module's exit returns: after that the module's text and data are freed, and a
+//! thread still running would execute freed memory. Keep every handle in the module's state, so
+//! that dropping the module drops them, and never leak one.
 //!
 //! # Ownership of the closure
 //!
@@ -27,8 +35,14 @@
 //!   error paths (`kthread()` exits with `-EINTR` without calling it when the creator was killed),
 //!   so the packet, closure inside, is freed at once;
 //! - stopped before the closure started: `kthread()` sees `KTHREAD_SHOULD_STOP` and exits without
-//!   calling the thread function; [`KThread::stop`] drops the unused closure and returns `EINTR`,
-//!   just like `kthread_stop()` returns `-EINTR` then;
+//!   calling the thread function; [`KThread::stop`] drops the unused closure and returns
+//!   [`StopError::NeverRan`] (`EINTR` as an [`Error`]), just like `kthread_stop()` returns
+//!   `-EINTR` then;
+//! - the closure started but never returned: the thread died in it (a Rust panic is `BUG()`, whose
+//!   oops ends the task; so does an oops in code it called). The task still completes its
+//!   `exited` completion on the way out (`do_exit()` -> `exit_mm_release()`), so `kthread_stop()`
+//!   returns; [`KThread::stop`] frees the packet, which then holds neither closure (moved out when
+//!   it started; whatever it captured is leaked) nor result, and returns [`StopError::Died`];
 //! - the closure returns before the stop: the thread exits, but the reference the handle holds on
 //!   the `task_struct` (taken before the first wake-up) keeps it valid for the later
 //!   `kthread_stop()`, which then returns at once.
@@ -54,7 +68,9 @@ struct Packet<F, R> {
 /// A running kernel thread and the right to stop it.
 ///
 /// Dropping it stops the thread (discarding its result); [`KThread::stop`] stops it and returns
-/// the result.
+/// the result. It must be stopped or dropped before the module's exit returns (see the file
+/// documentation): `KThread::run(..)?;` alone drops the handle at once, which stops the thread
+/// straight away, hence `#[must_use]`.
 ///
 /// `'a` is how long whatever the closure borrows lives: the thread is stopped before `'a` ends.
 /// [`KThread::run`] only makes `'static` threads; [`scoped`] makes shorter-lived ones.
@@ -67,10 +83,11 @@ struct Packet<F, R> {
 ///   `KBox::<Packet<F, R>>::into_raw`: the thread may use it until it exits, we own it afterwards;
 ///   `finish` is `finish::<F, R>`;
 /// - the thread is stopped before `'a` ends: everything the closure borrows outlives it.
+#[must_use = "dropping the handle stops the thread at once"]
 pub(crate) struct KThread<'a, R> {
     task: ARef<Task>,
     packet: *mut c_void,
-    finish: unsafe fn(*mut c_void) -> Option<R>,
+    finish: unsafe fn(*mut c_void) -> Result<R, StopError>,
     _borrows: PhantomData<&'a ()>,
 }
 
@@ -81,6 +98,26 @@ unsafe impl<R: Send> Send for KThread<'_, R> {}
 
 // SAFETY: `&KThread` offers only reads of the task's immutable pid; stopping needs ownership.
 unsafe impl<R: Send> Sync for KThread<'_, R> {}
+
+/// Why [`KThread::stop`] returned no result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StopError {
+    /// The thread was stopped before its closure started; the closure was dropped unrun. C
+    /// `kthread_stop()` returns `-EINTR` then, and so does the [`Error`] conversion.
+    NeverRan,
+    /// The closure started but never returned: the thread died in it (an oops, e.g. a Rust
+    /// panic). Whatever the closure owned was leaked. As an [`Error`]: `ESRCH`.
+    Died,
+}
+
+impl From<StopError> for Error {
+    fn from(e: StopError) -> Self {
+        match e {
+            StopError::NeverRan => EINTR,
+            StopError::Died => ESRCH,
+        }
+    }
+}
 
 /// Proof that the code holding it runs in a thread made by [`KThread`]: asks whether it should
 /// stop, and sleeps in a way that a stop interrupts.
@@ -132,17 +169,22 @@ unsafe extern "C" fn thread_fn<F: FnOnce(&StopToken) -> R, R>(data: *mut c_void)
     0
 }
 
-/// Frees a packet after its thread exited; returns the result if the closure ran.
+/// Frees a packet after its thread exited; returns the result, or why there is none.
 ///
 /// # Safety
 ///
 /// `packet` must come from `KBox::<Packet<F, R>>::into_raw`, and its thread (if any) must have
 /// exited, so that nothing else uses it.
-unsafe fn finish<F, R>(packet: *mut c_void) -> Option<R> {
+unsafe fn finish<F, R>(packet: *mut c_void) -> Result<R, StopError> {
     // SAFETY: Per the function safety requirement, we own the box again.
-    let packet = unsafe { KBox::from_raw(packet.cast::<Packet<F, R>>()) };
-    // An unused closure (thread stopped before it started) is dropped with the box here.
-    KBox::into_inner(packet).result
+    let packet = KBox::into_inner(unsafe { KBox::from_raw(packet.cast::<Packet<F, R>>()) });
+    match (packet.func, packet.result) {
+        (_, Some(r)) => Ok(r),
+        // An unused closure (thread stopped before it started) is dropped here.
+        (Some(_), None) => Err(StopError::NeverRan),
+        // Taken but no result: the thread died while running it.
+        (None, None) => Err(StopError::Died),
+    }
 }
 
 impl<R: Send + 'static> KThread<'static, R> {
@@ -241,18 +283,21 @@ impl<R> KThread<'_, R> {
     /// Stops the thread and returns what its closure returned (C `kthread_stop()`).
     ///
     /// Sets the thread's "should stop" flag, wakes it, interrupts its interruptible sleeps and
-    /// waits until it has exited. Fails with `EINTR` if the thread was stopped before its closure
-    /// started (the closure is then dropped unrun), as `kthread_stop()` returns `-EINTR`.
+    /// waits until it has exited. Fails with [`StopError::NeverRan`] if the thread was stopped
+    /// before its closure started (the closure is then dropped unrun; C `kthread_stop()` returns
+    /// `-EINTR`), and with [`StopError::Died`] if the closure never returned.
     ///
     /// It waits for as long as the closure takes to return: a closure that never looks at
     /// [`StopToken::should_stop`], or a thread stopping (or dropping) its own handle, hangs the
     /// caller, exactly like C `kthread_stop()`. That is a liveness bug, not a memory-safety one.
-    pub(crate) fn stop(mut self) -> Result<R> {
-        self.stop_in_place().ok_or(EINTR)
+    pub(crate) fn stop(mut self) -> Result<R, StopError> {
+        self.stop_in_place().unwrap_or(Err(StopError::NeverRan))
     }
 
     /// Stops the thread, if not done yet, and frees the packet; returns the closure's result.
-    fn stop_in_place(&mut self) -> Option<R> {
+    ///
+    /// `None` if it was stopped already (only [`Drop`] can see that, after [`KThread::stop`]).
+    fn stop_in_place(&mut self) -> Option<Result<R, StopError>> {
         if self.packet.is_null() {
             return None;
         }
@@ -262,7 +307,7 @@ impl<R> KThread<'_, R> {
         let packet = core::mem::take(&mut self.packet);
         // SAFETY: The thread has exited, so the packet is ours; `finish` matches its type (type
         // invariant); `packet` is null from now on, so it is freed only once.
-        unsafe { (self.finish)(packet) }
+        Some(unsafe { (self.finish)(packet) })
     }
 }
 
@@ -277,41 +322,56 @@ impl<R> Drop for KThread<'_, R> {
 /// thread and returns what `body` returned and what the thread returned ([`KThread::stop`]).
 ///
 /// Unlike [`KThread::run`], `f` may borrow from the caller, even from its stack: the thread is
-/// stopped (and has exited) before `scoped` returns, so before anything it borrows can go away.
-/// No handle escapes, so nothing can leak the thread past the borrow. Fails without running
-/// `body` if the thread cannot be created.
+/// stopped (and has exited) before `scoped` returns, so before anything it borrows can go away,
+/// and no handle escapes. Fails without running `body` if the thread cannot be created.
+///
+/// Why `unsafe`: that argument holds only if `body` returns. In the kernel nothing unwinds: a
+/// Rust panic is `BUG()`, whose oops ends the current task on the spot (with `panic_on_oops=0`),
+/// and a failing KUnit assertion ends the test's thread through `kthread_exit()`. Either way the
+/// caller's frame is gone while the thread still borrows it, and no safe signature can rule that
+/// out. (The alternative, keeping the caller's stack alive by reference until the thread is done,
+/// needs `try_get_task_stack()`, a static inline C function the 7.3 bindings do not reach.)
+///
+/// # Safety
+///
+/// `body` must return: it must not panic, must not contain KUnit assertions (`assert!` and
+/// friends inside a `#[kunit_tests]` module), and must not end the task in any other way
+/// (`kthread_exit()`, `do_exit()`).
 ///
 /// # Examples
 ///
 /// ```ignore
-/// let done = core::pin::pin!(...);       // e.g. a completion on this stack
-/// let (mine, theirs) = kthread::scoped(fmt!("helper"), |tok: &StopToken| use_it(&done, tok),
-///     || wait_for_it(&done))?;
+/// stack_pin_init!(let done = Completion::new());
+/// // SAFETY: `wait_for_it` only waits and returns.
+/// let (mine, theirs) = unsafe {
+///     kthread::scoped(fmt!("helper"), |tok: &StopToken| use_it(&done, tok), || wait_for_it(&done))
+/// }?;
 /// ```
-pub(crate) fn scoped<'env, F, R, B, T>(
+pub(crate) unsafe fn scoped<'env, F, R, B, T>(
     name: fmt::Arguments<'_>,
     f: F,
     body: B,
-) -> Result<(T, Result<R>)>
+) -> Result<(T, Result<R, StopError>)>
 where
     F: FnOnce(&StopToken) -> R + Send + 'env,
     R: Send + 'env,
     B: FnOnce() -> T,
 {
-    // SAFETY: `thread` is a local of this function that is neither leaked nor returned: it is
-    // stopped below (a kernel panic does not unwind), before this call returns, so before `'env`
-    // ends.
+    // SAFETY: `thread` is a local of this function that is neither leaked nor returned; `body`
+    // returns (function safety requirement), so `thread` is stopped below before this call
+    // returns, so before `'env` ends.
     let thread = unsafe { KThread::<'env, R>::run_unchecked(name, f)? };
     let mine = body();
     Ok((mine, thread.stop()))
 }
 
-#[cfg(CONFIG_KUNIT)]
+#[cfg(complete_dev_kunit)]
 #[kunit_tests(ext_kthread)]
 mod tests {
     use super::{
         scoped,
         KThread,
+        StopError,
         StopToken, //
     };
     use kernel::{
@@ -321,9 +381,13 @@ mod tests {
                 Atomic,
                 Relaxed, //
             },
-            Arc, //
+            Arc,
+            Completion, //
         },
-        time::{delay::fsleep, Delta}, //
+        time::{
+            delay::fsleep,
+            Delta, //
+        },
     };
 
     /// Counts its drops in a shared counter.
@@ -336,75 +400,83 @@ mod tests {
     }
 
     #[test]
-    fn stop_returns_what_the_closure_returned() {
-        let t = KThread::run(fmt!("kt_test"), |tok: &StopToken| {
+    fn stop_returns_what_the_closure_returned() -> Result {
+        let started = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+        let signal = started.clone();
+        let t = KThread::run(fmt!("kt_test"), move |tok: &StopToken| {
+            signal.complete_all();
             let mut loops = 0u32;
             while !tok.should_stop() {
                 loops += 1;
                 tok.sleep_ms(1);
             }
             loops + 1000
-        })
-        .expect("thread creation");
-        fsleep(Delta::from_millis(20));
+        })?;
+        // The closure has started: the stop can only end its loop, never pre-empt it.
+        started.wait_for_completion();
         assert!(matches!(t.stop(), Ok(n) if n >= 1000));
+        Ok(())
     }
 
     #[test]
-    fn closure_dropped_once_whether_or_not_it_ran() {
-        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL).expect("allocation");
+    fn closure_dropped_once_whether_or_not_it_ran() -> Result {
+        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         for i in 0..20u32 {
             let d = DropCount(drops.clone());
             let t = KThread::run(fmt!("kt_test{}", i), move |_tok: &StopToken| {
                 let _d = d;
                 7u32
-            })
-            .expect("thread creation");
-            // Often stopped before the thread ran (EINTR), sometimes after it returned.
+            })?;
+            // Often stopped before the thread ran (NeverRan), sometimes after it returned.
             match t.stop() {
                 Ok(r) => assert_eq!(r, 7),
-                Err(e) => assert_eq!(e, EINTR),
+                Err(e) => assert_eq!(e, StopError::NeverRan),
             }
             assert_eq!(drops.load(Relaxed), i + 1);
         }
+        Ok(())
     }
 
     #[test]
-    fn dropping_the_handle_stops_the_thread() {
-        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL).expect("allocation");
+    fn dropping_the_handle_stops_the_thread() -> Result {
+        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let d = DropCount(drops.clone());
         let t = KThread::run(fmt!("kt_test"), move |tok: &StopToken| {
             let _d = d;
             while !tok.should_stop() {
                 tok.sleep_ms(1000);
             }
-        })
-        .expect("thread creation");
+        })?;
         drop(t);
         assert_eq!(drops.load(Relaxed), 1);
+        Ok(())
     }
 
     #[test]
-    fn scoped_thread_borrows_from_the_stack() {
+    fn scoped_thread_borrows_from_the_stack() -> Result {
         let counter = Atomic::new(0u32);
-        let (mine, theirs) = scoped(
-            fmt!("kt_scoped"),
-            |tok: &StopToken| {
-                while !tok.should_stop() {
-                    counter.add(1, Relaxed);
-                    tok.sleep_ms(1);
-                }
-                counter.load(Relaxed)
-            },
-            || {
-                while counter.load(Relaxed) < 3 {
-                    fsleep(Delta::from_millis(1));
-                }
-                1
-            },
-        )
-        .expect("thread creation");
+        // SAFETY: The body only loads an atomic and sleeps, then returns; it holds no assertion
+        // (they all come after `scoped` returned).
+        let (mine, theirs) = unsafe {
+            scoped(
+                fmt!("kt_scoped"),
+                |tok: &StopToken| {
+                    while !tok.should_stop() {
+                        counter.add(1, Relaxed);
+                        tok.sleep_ms(1);
+                    }
+                    counter.load(Relaxed)
+                },
+                || {
+                    while counter.load(Relaxed) < 3 {
+                        fsleep(Delta::from_millis(1));
+                    }
+                    1
+                },
+            )
+        }?;
         assert_eq!(mine, 1);
         assert!(matches!(theirs, Ok(n) if n >= 3));
+        Ok(())
     }
 }

@@ -12,55 +12,48 @@
 
 use core::marker::PhantomData;
 use kernel::{
-    bindings, fmt,
+    bindings,
+    fmt::{
+        self,
+        Write, //
+    },
     prelude::*,
-    str::{parse_int::ParseInt, BStr},
+    str::{
+        parse_int::ParseInt,
+        BStr,
+        Formatter, //
+    },
     sync::atomic::{
         Atomic,
         Relaxed, //
-    },
+    }, //
 };
 
 /// A parameter value: how it is parsed from a string and shown as one.
 pub(crate) trait ParamValue: Sync + 'static {
+    /// Whether the parameter may be given without a value (`insmod m.ko name`), which then means
+    /// what [`ParamValue::NOARG_VALUE`] says (C `KERNEL_PARAM_OPS_FL_NOARG`).
+    const NOARG: bool = false;
+    /// The value a bare `name` stands for, when [`ParamValue::NOARG`] is set.
+    const NOARG_VALUE: &'static [u8] = b"";
     /// Parses `arg` (a trailing newline already removed) and stores it, or fails with `EINVAL`.
     fn set(&self, arg: &[u8]) -> Result;
-    /// Writes the value into `out`; returns the number of bytes written.
-    fn show(&self, out: &mut [u8]) -> usize;
-    /// What a valid value looks like, for the error message of a refused one.
-    fn expected(&self) -> Expected<'_>;
+    /// Writes the value, with a trailing newline, as sysfs shows it.
+    fn show(&self, f: &mut Formatter<'_>) -> fmt::Result;
+    /// Writes what a valid value looks like, for the error message of a refused one.
+    fn expected(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
-/// What a parameter accepts, printed when a value is refused.
-pub(crate) enum Expected<'a> {
-    /// A fixed description.
-    Text(&'static str),
-    /// A number from 0 to the bound.
-    UpTo(u32),
-    /// One of these names.
-    OneOf(&'a [&'static str]),
-}
+/// Shows what a parameter accepts ([`ParamValue::expected`]), for `{}` in a message.
+struct ExpectedOf<'a, P>(&'a P);
 
-impl fmt::Display for Expected<'_> {
+impl<P: ParamValue> fmt::Display for ExpectedOf<'_, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Text(t) => f.write_str(t),
-            Self::UpTo(max) => write!(f, "a number from 0 to {max}"),
-            Self::OneOf(names) => {
-                f.write_str("one of ")?;
-                for (i, n) in names.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    f.write_str(n)?;
-                }
-                Ok(())
-            }
-        }
+        self.0.expected(f)
     }
 }
 
-/// A boolean parameter (`y`/`n`/`1`/`0`/`on`/`off`, as C `bool` parameters).
+/// A boolean parameter (`y`/`n`/`1`/`0`/`on`/`off`, as C `bool` parameters; a bare name is `y`).
 pub(crate) struct BoolParam(Atomic<bool>);
 
 impl BoolParam {
@@ -77,8 +70,12 @@ impl BoolParam {
 }
 
 impl ParamValue for BoolParam {
-    fn expected(&self) -> Expected<'_> {
-        Expected::Text("one of y, n, 1, 0, on, off")
+    // C `param_set_bool`: "No equals means "set"...".
+    const NOARG: bool = true;
+    const NOARG_VALUE: &'static [u8] = b"1";
+
+    fn expected(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("one of y, n, 1, 0, on, off")
     }
 
     fn set(&self, arg: &[u8]) -> Result {
@@ -86,9 +83,15 @@ impl ParamValue for BoolParam {
         Ok(())
     }
 
-    fn show(&self, out: &mut [u8]) -> usize {
-        put(out, if self.get() { b"Y\n" } else { b"N\n" })
+    fn show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.get() { "Y\n" } else { "N\n" })
     }
+}
+
+impl BoolParam {
+    /// The `kernel_param_ops` of this type, found by [`module_param_sysfs!`] through the type.
+    #[doc(hidden)]
+    pub(crate) const KERNEL_PARAM_OPS: bindings::kernel_param_ops = Ops::<Self>::OPS;
 }
 
 /// An unsigned parameter with an upper bound.
@@ -114,8 +117,8 @@ impl UintParam {
 }
 
 impl ParamValue for UintParam {
-    fn expected(&self) -> Expected<'_> {
-        Expected::UpTo(self.max)
+    fn expected(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a number from 0 to {}", self.max)
     }
 
     fn set(&self, arg: &[u8]) -> Result {
@@ -127,79 +130,98 @@ impl ParamValue for UintParam {
         Ok(())
     }
 
-    fn show(&self, out: &mut [u8]) -> usize {
-        let mut digits = [0u8; 11];
-        let mut v = self.get();
-        let mut i = digits.len() - 1;
-        digits[i] = b'\n';
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        put(out, &digits[i..])
+    fn show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.get())
     }
 }
 
-/// A parameter that takes one of a fixed list of names; [`ChoiceParam::get`] gives its index.
-pub(crate) struct ChoiceParam {
+impl UintParam {
+    /// The `kernel_param_ops` of this type, found by [`module_param_sysfs!`] through the type.
+    #[doc(hidden)]
+    pub(crate) const KERNEL_PARAM_OPS: bindings::kernel_param_ops = Ops::<Self>::OPS;
+}
+
+/// A value chosen by name from a fixed table: the type of a [`ChoiceParam`].
+pub(crate) trait Choice: Copy + Send + Sync + 'static {
+    /// Every value with the name that selects it; the first is the default.
+    const CHOICES: &'static [(Self, &'static str)];
+}
+
+/// A parameter that takes one of the names of a [`Choice`] type; [`ChoiceParam::get`] gives the
+/// value.
+///
+/// # Invariants
+///
+/// `index` is a valid index into `T::CHOICES`.
+pub(crate) struct ChoiceParam<T: Choice> {
     index: Atomic<u32>,
-    choices: &'static [&'static str],
+    _choice: PhantomData<T>,
 }
 
-impl ChoiceParam {
-    /// Creates the parameter; `default` is an index into `choices`.
-    pub(crate) const fn new(choices: &'static [&'static str], default: u32) -> Self {
+impl<T: Choice> ChoiceParam<T> {
+    /// Creates the parameter, set to the first of `T::CHOICES`.
+    pub(crate) const fn new() -> Self {
+        assert!(!T::CHOICES.is_empty());
+        // INVARIANT: `T::CHOICES` is not empty, so 0 is a valid index.
         Self {
-            index: Atomic::new(default),
-            choices,
+            index: Atomic::new(0),
+            _choice: PhantomData,
         }
     }
 
-    /// Returns the index of the current choice.
+    /// The current choice and its name.
+    fn entry(&self) -> (T, &'static str) {
+        // By the type invariant the index is valid: this never takes the fallback.
+        T::CHOICES
+            .get(self.index.load(Relaxed) as usize)
+            .copied()
+            .unwrap_or(T::CHOICES[0])
+    }
+
+    /// Returns the current choice.
     #[inline]
-    pub(crate) fn get(&self) -> u32 {
-        self.index.load(Relaxed)
+    pub(crate) fn get(&self) -> T {
+        self.entry().0
     }
 
     /// Returns the name of the current choice.
     pub(crate) fn name(&self) -> &'static str {
-        self.choices
-            .get(self.get() as usize)
-            .copied()
-            .unwrap_or("?")
+        self.entry().1
     }
 }
 
-impl ParamValue for ChoiceParam {
-    fn expected(&self) -> Expected<'_> {
-        Expected::OneOf(self.choices)
+impl<T: Choice> ParamValue for ChoiceParam<T> {
+    fn expected(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("one of ")?;
+        for (i, (_, name)) in T::CHOICES.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
     }
 
     fn set(&self, arg: &[u8]) -> Result {
-        let i = self
-            .choices
+        let i = T::CHOICES
             .iter()
-            .position(|c| c.as_bytes() == arg)
+            .position(|(_, name)| name.as_bytes() == arg)
             .ok_or(EINVAL)?;
+        // INVARIANT: `i` came from `position` over `T::CHOICES`. The table has far fewer than
+        // 2^32 entries, so the cast keeps it.
         self.index.store(i as u32, Relaxed);
         Ok(())
     }
 
-    fn show(&self, out: &mut [u8]) -> usize {
-        let n = put(out, self.name().as_bytes());
-        n + put(&mut out[n..], b"\n")
+    fn show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.name())
     }
 }
 
-/// Copies as much of `s` as fits into `out`; returns the number of bytes copied.
-fn put(out: &mut [u8], s: &[u8]) -> usize {
-    let n = s.len().min(out.len());
-    out[..n].copy_from_slice(&s[..n]);
-    n
+impl<T: Choice> ChoiceParam<T> {
+    /// The `kernel_param_ops` of this type, found by [`module_param_sysfs!`] through the type.
+    #[doc(hidden)]
+    pub(crate) const KERNEL_PARAM_OPS: bindings::kernel_param_ops = Ops::<Self>::OPS;
 }
 
 /// The `kernel_param_ops` of a [`ParamValue`] type.
@@ -208,7 +230,11 @@ pub(crate) struct Ops<P>(PhantomData<P>);
 impl<P: ParamValue> Ops<P> {
     /// The operations: parse on `set`, print on `get`, nothing to free.
     pub(crate) const OPS: bindings::kernel_param_ops = bindings::kernel_param_ops {
-        flags: 0,
+        flags: if P::NOARG {
+            bindings::KERNEL_PARAM_OPS_FL_NOARG
+        } else {
+            0
+        },
         set: Some(set_param::<P>),
         get: Some(get_param::<P>),
         free: None,
@@ -221,16 +247,22 @@ impl<P: ParamValue> Ops<P> {
 ///
 /// `kp` must point to a `kernel_param` made by [`module_param_sysfs!`], whose `arg` points to a
 /// static `P`; `val` must be null or a NUL-terminated string valid for the duration of the call.
-unsafe extern "C" fn set_param<P: ParamValue>(
+pub(crate) unsafe extern "C" fn set_param<P: ParamValue>(
     val: *const c_char,
     kp: *const bindings::kernel_param,
 ) -> c_int {
-    if val.is_null() {
-        // `insmod m.ko name` without `=value`: not a form our parameters accept.
-        return EINVAL.to_errno();
-    }
-    // SAFETY: `val` is non-null and NUL-terminated for the call (function safety requirement).
-    let arg = unsafe { CStr::from_char_ptr(val) }.to_bytes();
+    let arg = if val.is_null() {
+        // `insmod m.ko name` without `=value`: only `NOARG` types take it (the kernel passes
+        // NULL to the others only if `KERNEL_PARAM_OPS_FL_NOARG` is set, which it is not).
+        if !P::NOARG {
+            return EINVAL.to_errno();
+        }
+        P::NOARG_VALUE
+    } else {
+        // SAFETY: `val` is non-null and NUL-terminated for the call (function safety
+        // requirement).
+        unsafe { CStr::from_char_ptr(val) }.to_bytes()
+    };
     let arg = arg.strip_suffix(b"\n").unwrap_or(arg);
     // SAFETY: `kp` is valid and its `arg` points to a static `P` (function safety requirement).
     let (param, name) = unsafe { (&*(*kp).__bindgen_anon_1.arg.cast::<P>(), (*kp).name) };
@@ -243,7 +275,7 @@ unsafe extern "C" fn set_param<P: ParamValue>(
                 "parameter {}: '{}' refused: expected {}\n",
                 name,
                 BStr::from_bytes(arg),
-                param.expected()
+                ExpectedOf(param)
             );
             e.to_errno()
         }
@@ -252,36 +284,39 @@ unsafe extern "C" fn set_param<P: ParamValue>(
 
 /// `kernel_param_ops::get`: prints the value for a sysfs read, under the parameter lock.
 ///
+/// Writes at most `PAGE_SIZE - 1` bytes: sysfs treats a count of `PAGE_SIZE` as a bug (it logs
+/// "fill_read_buffer: ... returned bad count" and cuts it). A value that does not fit is cut.
+///
 /// # Safety
 ///
 /// `kp` must be as for [`set_param`]; `buffer` must be valid for writes of `PAGE_SIZE` bytes, as
 /// sysfs guarantees for `get`.
-unsafe extern "C" fn get_param<P: ParamValue>(
+pub(crate) unsafe extern "C" fn get_param<P: ParamValue>(
     buffer: *mut c_char,
     kp: *const bindings::kernel_param,
 ) -> c_int {
+    /// The most a `get` may write.
+    const MAX: usize = kernel::page::PAGE_SIZE - 1;
     // SAFETY: `kp` is valid and its `arg` points to a static `P` (function safety requirement).
     let param = unsafe { &*(*kp).__bindgen_anon_1.arg.cast::<P>() };
-    // SAFETY: `buffer` is valid for `PAGE_SIZE` bytes and nothing else uses it during the call.
-    let out =
-        unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), kernel::page::PAGE_SIZE) };
-    param.show(out) as c_int
-}
-
-/// Turns a `concat!` string into the byte array that a `.modinfo` entry needs.
-pub(crate) const fn modinfo<const N: usize>(s: &str) -> [u8; N] {
-    let b = s.as_bytes();
-    let mut a = [0u8; N];
-    let mut i = 0;
-    while i < N {
-        a[i] = b[i];
-        i += 1;
-    }
-    a
+    // SAFETY: `buffer` is valid for `PAGE_SIZE > MAX` bytes and nothing else uses it during the
+    // call (function safety requirement).
+    let out = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), MAX) };
+    let mut f = Formatter::new(out);
+    // A value longer than `MAX` fails the write; what fit is kept, cut at `MAX`.
+    let _ = param.show(&mut f);
+    // `MAX` fits in a `c_int`.
+    f.bytes_written().min(MAX) as c_int
 }
 
 /// Declares a static parameter that shows in sysfs, like C `module_param_cb()` plus
 /// `MODULE_PARM_DESC()`.
+///
+/// `$ty` is one of the [`ParamValue`] types of this file, found through its inherent
+/// `KERNEL_PARAM_OPS`, so the macro works whatever the including crate calls this module.
+/// `perm` is checked at compile time as C `VERIFY_OCTAL_PERMISSIONS` does: at most `0o777`, the
+/// user at least as able to read as the group, the group as the others, the user at least as
+/// able to write as the group, and never writable by others.
 ///
 /// ```ignore
 /// module_param_sysfs!(VERBOSE: BoolParam = BoolParam::new(true),
@@ -304,8 +339,17 @@ macro_rules! module_param_sysfs {
                     // before the module is unloaded, which removes this parameter too; only its
                     // address is taken here.
                     mod_: &raw mut ::kernel::bindings::__this_module,
-                    ops: ::core::ptr::from_ref(&$crate::param::Ops::<$ty>::OPS),
-                    perm: $perm,
+                    ops: ::core::ptr::from_ref(&<$ty>::KERNEL_PARAM_OPS),
+                    // C `VERIFY_OCTAL_PERMISSIONS`, evaluated at compile time.
+                    perm: {
+                        const PERM: u16 = $perm;
+                        assert!(PERM <= 0o777, "permissions beyond 0777");
+                        assert!((PERM >> 6) & 4 >= (PERM >> 3) & 4, "group may read, user not");
+                        assert!((PERM >> 3) & 4 >= PERM & 4, "others may read, group not");
+                        assert!((PERM >> 6) & 2 >= (PERM >> 3) & 2, "group may write, user not");
+                        assert!(PERM & 2 == 0, "writable by others");
+                        PERM
+                    },
                     level: -1,
                     flags: 0,
                     __bindgen_anon_1: ::kernel::bindings::kernel_param__bindgen_ty_1 {
@@ -316,12 +360,29 @@ macro_rules! module_param_sysfs {
             const PARM: &str = concat!("parm=", $name, ":", $desc, "\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
-            static PARM_INFO: [u8; PARM.len()] = $crate::param::modinfo(PARM);
+            static PARM_INFO: [u8; PARM.len()] = $crate::modinfo_bytes!(PARM);
 
             const TYPE: &str = concat!("parmtype=", $name, ":", $tname, "\0");
             #[link_section = ".modinfo"]
             #[used(compiler)]
-            static TYPE_INFO: [u8; TYPE.len()] = $crate::param::modinfo(TYPE);
+            static TYPE_INFO: [u8; TYPE.len()] = $crate::modinfo_bytes!(TYPE);
         };
     };
+}
+
+/// Turns a `&str` constant into the byte array that a `.modinfo` entry needs (a helper of
+/// [`module_param_sysfs!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! modinfo_bytes {
+    ($s:ident) => {{
+        let b = $s.as_bytes();
+        let mut a = [0u8; $s.len()];
+        let mut i = 0;
+        while i < a.len() {
+            a[i] = b[i];
+            i += 1;
+        }
+        a
+    }};
 }

@@ -6,7 +6,11 @@
 //!
 //! C header: [`include/linux/sched.h`](srctree/include/linux/sched.h)
 
-use kernel::{bindings, fmt, task::Task};
+use kernel::{
+    bindings,
+    fmt,
+    task::Task, //
+};
 
 /// Length of `task_struct::comm`, including the terminating NUL (C `TASK_COMM_LEN`).
 const COMM_LEN: usize = bindings::TASK_COMM_LEN as usize;
@@ -21,9 +25,11 @@ impl Comm {
         let mut buf = [0u8; COMM_LEN];
         let task = Task::current_raw();
         // SAFETY: `task` is the current task, valid while it runs this code; `comm` is an array
-        // of `COMM_LEN` bytes inside it. It can change concurrently only through `prctl` or
-        // `exec` of the task itself, i.e. not while we run; a volatile byte copy is what the C
-        // `get_task_comm()` boils down to (`strscpy_pad` from the same field).
+        // of `COMM_LEN` bytes inside it. Another task may rewrite it while we copy (another
+        // thread of the group through `/proc/<pid>/task/<tid>/comm`, which takes no lock we
+        // could take), so we copy byte by byte with volatile reads: each byte is some value it
+        // had, the copy may mix an old and a new name, as C `get_task_comm()` (`strscpy_pad`
+        // from the same field) may, and the last byte of the buffer stays NUL whatever we read.
         let comm = unsafe { &raw const (*task).comm };
         for (i, b) in buf.iter_mut().enumerate().take(COMM_LEN - 1) {
             // SAFETY: `i < COMM_LEN - 1`, so the byte lies inside the `comm` array (see above).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make bench`: the Rust driver against a C baseline (bench/ref), a futex
 # wait/wake pair (the floor) and a pipe, in one VM boot.
 #
@@ -36,9 +37,8 @@ cp "$bin" "$BUILD_DIR/bin/"
 done_step
 
 # The JSON block is long: keep it in the log, off the terminal.
-mkdir -p "$BUILD_DIR/logs"
-before=$(ls -t "$BUILD_DIR"/logs/bench-*.log 2>/dev/null | head -n1 || true)
-ACCEL=tcg VM_SMP=1 VM_TIMEOUT=${VM_TIMEOUT:-540} QEMU_EXTRA="-icount shift=0,sleep=off" \
+log=$BUILD_DIR/logs/bench-$(date +%Y%m%d-%H%M%S).log
+VM_LOG=$log ACCEL=tcg VM_SMP=1 VM_TIMEOUT=${VM_TIMEOUT:-540} QEMU_EXTRA="-icount shift=0,sleep=off" \
 	"$TOOLS_DIR/vm-run.sh" bench \
 	bench_rounds="${BENCH_ROUNDS:-5}" bench_samples="${BENCH_SAMPLES:-2000}" \
 	bench_log_samples="${BENCH_LOG_SAMPLES:-2000}" bench_tput_ms="${BENCH_TPUT_MS:-200}" \
@@ -46,8 +46,7 @@ ACCEL=tcg VM_SMP=1 VM_TIMEOUT=${VM_TIMEOUT:-540} QEMU_EXTRA="-icount shift=0,sle
 	awk '/^=== complete-bench json begin/ { h = 1; print "    (JSON block: in the console log)" }
 		!h { print; fflush() }
 		/^=== complete-bench json end/ { h = 0 }'
-log=$(ls -t "$BUILD_DIR"/logs/bench-*.log 2>/dev/null | head -n1 || true)
-[[ -n $log && $log != "$before" ]] || die "no console log of the bench run in $BUILD_DIR/logs"
+[[ -s $log ]] || die "no console log of the bench run at $log"
 
 mkdir -p "$(dirname "$BENCH_JSON")"
 tr -d '\r' <"$log" | sed -n '/^=== complete-bench json begin ===$/,/^=== complete-bench json end ===$/p' |

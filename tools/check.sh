@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make check`: everything the project can verify, host side then VM side.
 # Prints one line per check and a summary; exits non-zero on any failure.
 source "$(dirname "$0")/lib.sh"
@@ -25,28 +26,53 @@ kernel_rs() {
 	git -C "$TOP_DIR" ls-files '*.rs' | grep -vE '^(userspace-test|bench)/' | sed "s|^|$TOP_DIR/|"
 }
 
+# A KDIR that cannot run the VM check fails now, not after the build.
+[[ -z ${KDIR:-} ]] || "$TOOLS_DIR/kdir-check.sh" check
 "$TOOLS_DIR/deps.sh"
+# Every shell script of the clone, by name or by its #! line, relative to the top.
+shell_scripts() {
+	local f
+	git -C "$TOP_DIR" ls-files | while IFS= read -r f; do
+		[[ -f $TOP_DIR/$f && ! -L $TOP_DIR/$f ]] || continue
+		if [[ $f == *.sh ]] || head -n1 "$TOP_DIR/$f" | grep -qE '^#!.*[/ ](ba|da)?sh$'; then
+			printf '%s\n' "$f"
+		fi
+	done
+}
+mapfile -t scripts < <(shell_scripts)
+check "shellcheck (${#scripts[@]} shell scripts)" env -C "$TOP_DIR" shellcheck -x -P SCRIPTDIR "${scripts[@]}"
 if [[ -z ${KDIR:-} ]]; then
 	KDIR=$("$TOOLS_DIR/kernel-build.sh") || die "the kernel build failed; nothing else can be checked"
 	export KDIR
 fi
-check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 $(kernel_rs)
+mapfile -t kernel_rs_files < <(kernel_rs)
+check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 "${kernel_rs_files[@]}"
+# cargo runs in the crate's directory: that is where it reads .cargo/config.toml.
 for crate in userspace-test bench; do
 	check "cargo fmt ($crate)" cargo fmt --manifest-path "$TOP_DIR/$crate/Cargo.toml" --check
 	check "cargo clippy -D warnings ($crate)" \
-		quiet cargo clippy --manifest-path "$TOP_DIR/$crate/Cargo.toml" --all-targets -- -D warnings
+		quiet env -C "$TOP_DIR/$crate" cargo clippy --locked --all-targets -- -D warnings
 done
 check "cargo test (userspace-test, host unit tests)" \
-	quiet cargo test --manifest-path "$TOP_DIR/userspace-test/Cargo.toml"
+	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
+check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \
+	"$TOOLS_DIR/tests/log-errors.sh"
+check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \
+	"$TOOLS_DIR/tests/kdir-check.sh"
+check "supported kernels: declaration, series selection, build refusals" "$TOOLS_DIR/kernel-series-test.sh"
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
+check "module build without KUnit suites (COMPLETE_DEV_KUNIT=n), CLIPPY=1 W=1, no warnings" \
+	env STRICT=1 COMPLETE_DEV_KUNIT=n "$TOOLS_DIR/module-build.sh"
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
 check "modinfo: license, author, description, parameter descriptions" \
 	"$TOOLS_DIR/modinfo-check.sh" "$TOP_DIR"/*.ko "$TOP_DIR"/bench/ref/*.ko
-check "userspace build + kselftest install" "$TOOLS_DIR/userspace-build.sh"
+check "kselftest: userspace-test/ copied into a kernel tree, built + installed by its make" \
+	"$TOOLS_DIR/userspace-build.sh"
 # Lint failures still let the VM run; a failed build does not.
+vmlog=$BUILD_DIR/logs/check-$(date +%Y%m%d-%H%M%S).log
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
-	check "VM: KUnit + kselftest + smoke, clean kernel log" "$TOOLS_DIR/vm-run.sh" check
+	check "VM: KUnit + kselftest + smoke, clean kernel log" env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check
 else
 	echo "skipping the VM run: the build failed" >&2
 	failed=$((failed + 1))
@@ -55,8 +81,7 @@ fi
 
 echo
 echo "=== make check summary ==="
-vmlog=$(ls -t "$BUILD_DIR"/logs/check-*.log 2>/dev/null | head -n1)
-if [[ -n $vmlog ]]; then
+if [[ -f $vmlog ]]; then
 	echo "VM console log: $vmlog"
 	grep -h 'vm-check: KUnit suite' "$vmlog" | sed 's/^vm-check: /  /' || true
 	grep -h '^# # Totals:' "$vmlog" | sed 's/^# # /  kselftest complete_dev: # /' || true

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Install the host dependencies: Debian packages, bindgen-cli, rust-src.
 #
 # Idempotent: anything already present is left alone, so a warm run takes
@@ -8,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 PKGS=(flex bison bc make gcc libc6-dev libelf-dev libssl-dev cpio xz-utils
 	busybox-static kmod qemu-system-x86 "libclang-$LLVM_VERSION-dev"
-	python3 ca-certificates rsync fonts-dejavu-core)
+	python3 ca-certificates rsync fonts-dejavu-core shellcheck)
 
 manual_help() {
 	cat >&2 <<MSG

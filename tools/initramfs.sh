@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Build the VM's initramfs (an uncompressed cpio archive): static busybox,
 # the guest scripts (tools/guest), the built modules (*.ko at the top of the
 # clone), the static test binaries ($BUILD_DIR/bin) and the kselftest

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Configure and build the guest kernel: tinyconfig + tools/kernel.config.
 #
 # The build directory is keyed by the source version, the fragment, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Check that C and the Rust bindings agree on the layout of every kernel
 # struct field our Rust code reads or writes directly.
 #
@@ -6,10 +7,27 @@
 # ____cacheline_aligned struct, which moves task_struct::pid and ::comm by
 # 48 bytes on tinyconfig without SCHEDSTATS). This builds one C and one Rust
 # probe module against the kernel, reads the offsets they computed out of
-# the object files and compares them. Usage: layout-check.sh [KDIR]
+# the object files and compares them. Usage: layout-check.sh [--once] [KDIR]
+#
+# --once: skip a tree already found good with the same .config, release and
+# bindings (a stamp in the cache); `make KDIR=...` checks a tree this way.
 source "$(dirname "$0")/lib.sh"
 
+once=0
+[[ ${1:-} != --once ]] || { once=1 && shift; }
 kdir=${1:-$(kdir)}
+if ((once)); then
+	key=$({
+		readlink -f "$kdir"
+		cat "$kdir/.config" "$kdir/include/config/kernel.release" \
+			"$kdir/rust/bindings/bindings_generated.rs" 2>/dev/null
+	} | sha256sum | cut -c1-16)
+	stamp=$CACHE_DIR/layout-ok/$key
+	if [[ -f $stamp ]]; then
+		printf '    struct layout: %s checked before (cached)\n' "$kdir" >&2
+		exit 0
+	fi
+fi
 # C expression | Rust expression, one per field or size we rely on.
 FIELDS=(
 	"offsetof(struct task_struct, pid)|offset_of!(bindings::task_struct, pid)"
@@ -19,7 +37,9 @@ FIELDS=(
 	"offsetof(struct kiocb, ki_filp)|offset_of!(bindings::kiocb, ki_filp)"
 	"offsetof(struct kiocb, ki_flags)|offset_of!(bindings::kiocb, ki_flags)"
 	"offsetof(struct completion, done)|offset_of!(bindings::completion, done)"
+	"offsetof(struct completion, wait.lock)|offset_of!(bindings::completion, wait.lock)"
 	"sizeof(struct completion)|size_of::<bindings::completion>()"
+	"offsetof(struct file, f_mode)|offset_of!(bindings::file, f_mode)"
 	"offsetof(struct kernel_param, ops)|offset_of!(bindings::kernel_param, ops)"
 	"offsetof(struct kernel_param, perm)|offset_of!(bindings::kernel_param, perm)"
 	"offsetof(struct kernel_param, arg)|offset_of!(bindings::kernel_param, __bindgen_anon_1)"
@@ -75,3 +95,7 @@ for i in "${!FIELDS[@]}"; do
 done
 ((bad == 0)) || die "C and the Rust bindings disagree on struct layout in $kdir (see above)"
 printf '    struct layout: C and Rust agree on %d fields\n' "${#FIELDS[@]}" >&2
+if ((once)); then
+	mkdir -p "$CACHE_DIR/layout-ok"
+	touch "$stamp"
+fi

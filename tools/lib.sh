@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 # Shared settings and helpers for the tools/ scripts. Sourced, never run.
 #
@@ -9,9 +10,10 @@ set -euo pipefail
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_DIR=$(cd "$TOOLS_DIR/.." && pwd)
 
-# Kernel series we build against; linux-source-$KSERIES from $KSUITE.
-KSERIES=${KSERIES:-7.3}
-KSUITE=${KSUITE:-trixie-backports}
+# Kernel series: the newest that tools/kernels declares supported and $KSUITES
+# offer (tools/kernel-series.sh pick), unless KSERIES= forces one.
+KSERIES=${KSERIES:-}
+KSUITES=${KSUITES:-trixie-backports sid}
 # Pinned host tools.
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
 LLVM_VERSION=${LLVM_VERSION:-19}
@@ -94,5 +96,30 @@ kdir() {
 	else
 		cat "$CACHE_DIR/current-kdir" 2>/dev/null ||
 			die "no kernel built yet: run 'make kernel' first"
+	fi
+}
+
+# The kernel log patterns that fail a run, shared with the kselftest (see the file's header).
+LOG_PATTERNS=$TOP_DIR/userspace-test/log-patterns.txt
+
+# _log_ere SED_SCRIPT: the patterns SED_SCRIPT prints, as one ERE that matches where one of
+# them starts a word (empty if there are none).
+_log_ere() {
+	local alt
+	alt=$(sed -n "$1" "$LOG_PATTERNS" | sed 's/[][\\.*^$+?(){}|]/\\&/g' | paste -sd'|')
+	[[ -z $alt ]] || printf '(^|[^[:alnum:]_])(%s)\n' "$alt"
+}
+
+# log_errors FILE: print the lines of FILE (with their numbers) that report a kernel bug;
+# status 0 if there is one, 1 if there is none.
+log_errors() {
+	[[ -r $1 && -r $LOG_PATTERNS ]] || die "log_errors: cannot read $1 or $LOG_PATTERNS"
+	local bad ok
+	bad=$(_log_ere '/^[^#!]/p')
+	ok=$(_log_ere 's/^!//p')
+	if [[ -z $ok ]]; then
+		LC_ALL=C grep -nE "$bad" "$1"
+	else
+		LC_ALL=C grep -nE "$bad" "$1" | LC_ALL=C grep -vE "$ok"
 	fi
 }

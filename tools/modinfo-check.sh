@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Check that each module's modinfo has a license, an author, a description
 # and a description for every parameter. Usage: modinfo-check.sh KO...
 source "$(dirname "$0")/lib.sh"

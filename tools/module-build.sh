@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Build the out-of-tree module(s): make -C $KDIR M=$PWD.
 #
 # Without KDIR the kernel of tools/kernel-build.sh is used (and built
@@ -10,16 +11,21 @@ if [[ -z ${KDIR:-} ]]; then
 	"$TOOLS_DIR/deps.sh"
 	KDIR=$("$TOOLS_DIR/kernel-build.sh")
 fi
+"$TOOLS_DIR/kernel-series.sh" kdir "$KDIR" # a refused series stops here, with the reason
 [[ -f $KDIR/Module.symvers || -f $KDIR/.config ]] ||
 	die "KDIR=$KDIR is not a kernel build tree"
 grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 	die "KDIR=$KDIR has no CONFIG_RUST=y: this module is Rust; use 'make kernel' or a Rust-enabled tree"
 [[ -f $KDIR/rust/libkernel.rmeta || -f $KDIR/rust/kernel.o ]] ||
 	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
+# C and the tree's Rust bindings must agree on the structs the driver reads (a tree without
+# CONFIG_SCHEDSTATS has them disagree): checked once per tree and config, then cached.
+"$TOOLS_DIR/layout-check.sh" --once "$KDIR"
 
-extra=()
+# The KUnit suites of ext/ (Kbuild): built unless COMPLETE_DEV_KUNIT=n.
+extra=("COMPLETE_DEV_KUNIT=${COMPLETE_DEV_KUNIT:-y}")
 if [[ ${STRICT:-0} == 1 ]]; then
-	extra=(CLIPPY=1 W=1)
+	extra+=(CLIPPY=1 W=1)
 	# Warnings only show when a file is compiled: start from clean.
 	make -C "$KDIR" M="$TOP_DIR" clean >/dev/null 2>&1 || true
 fi

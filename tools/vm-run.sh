@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Boot the test VM and run one guest job (tools/guest/MODE.sh).
 #
 # Usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]
@@ -9,13 +10,15 @@
 #   VM_TIMEOUT  hard limit for the whole run, seconds (default 900)
 #   VM_SMP      guest CPUs (default 2); VM_MEM memory in MiB (default 1024)
 #   QEMU_EXTRA  extra QEMU arguments (e.g. the -icount mode of `make bench`)
+#   VM_LOG      where the console log goes (default $BUILD_DIR/logs/MODE-<time>.log):
+#               a caller that reads the log afterwards names it here
 #   V=1         show the whole console, including the kernel log dump
 #
-# The whole serial console is kept in $BUILD_DIR/logs/MODE-<time>.log; its
-# path is printed. The run fails if the guest does not report an exit status
-# (isa-debug-exit and the 'exit status' line must agree), if the status is
-# non-zero, or if the log holds a BUG, WARNING, Oops, lockdep, hung-task,
-# soft-lockup, KASAN or UBSAN report.
+# The whole serial console is kept in $VM_LOG; its path is printed. The run
+# fails if the guest does not report an exit status (isa-debug-exit and the
+# 'exit status' line must agree), if the status is non-zero, or if the log
+# has a line of userspace-test/log-patterns.txt (BUG, WARNING, Oops, panic,
+# lockdep, hung task, lockup, RCU stall, KASAN, UBSAN).
 source "$(dirname "$0")/lib.sh"
 
 mode=${1:?usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]}
@@ -25,18 +28,13 @@ VM_TIMEOUT=${VM_TIMEOUT:-900}
 VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-1024}
 KVM_WATCHDOG=${KVM_WATCHDOG:-20}
+read -ra qemu_extra <<<"${QEMU_EXTRA:-}"
 
+"$TOOLS_DIR/kdir-check.sh" "$mode"
 kernel=$(kdir)/arch/x86/boot/bzImage
 [[ -f $kernel ]] || die "no kernel image at $kernel: run 'make kernel'"
 initrd=$BUILD_DIR/initramfs.cpio
 "$TOOLS_DIR/initramfs.sh" "$initrd"
-
-# Patterns that fail a run wherever they appear in the console log.
-BAD='(^|[^[:alnum:]_])(BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|INFO: task .* blocked for more than|INFO: possible|INFO: lockdep|DEBUG_LOCKS_WARN_ON|possible circular locking|inconsistent lock state|soft lockup|hard LOCKUP|KASAN:|UBSAN:|Call Trace:|RCU stall|detected stalls)'
-
-# Lines that match BAD but report the CPU's hardware vulnerabilities, not a
-# kernel bug (seen with -cpu host on AMD machines); the kselftest skips them too.
-BENIGN='Speculative Return Stack Overflow: WARNING: See'
 
 qemu_args() {
 	local accel=$1
@@ -71,8 +69,8 @@ if [[ $mode == shell ]]; then
 	exit 0
 fi
 
-mkdir -p "$BUILD_DIR/logs"
-log=$BUILD_DIR/logs/$mode-$(date +%Y%m%d-%H%M%S).log
+log=${VM_LOG:-$BUILD_DIR/logs/$mode-$(date +%Y%m%d-%H%M%S).log}
+mkdir -p "$(dirname "$log")"
 
 # boot ACCEL: start QEMU in the background, console into $log.
 boot() {
@@ -82,7 +80,7 @@ boot() {
 	# as "Aborted" when QEMU dies on a signal) are dropped: its exit status
 	# tells the same.
 	(
-		timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${args[@]}" ${QEMU_EXTRA:-} \
+		timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${args[@]}" "${qemu_extra[@]}" \
 			-display none -monitor none -serial "file:$log" 2>"$log.qemu"
 		exit $?
 	) 2>/dev/null &
@@ -124,7 +122,10 @@ if [[ $ACCEL == auto ]]; then
 	fi
 fi
 step "VM: $mode ($accel, $VM_SMP CPUs, timeout ${VM_TIMEOUT}s)"
-[[ $accel == kvm && -n ${qpid:-} ]] && kill -0 "$qpid" 2>/dev/null || boot "$accel"
+# A KVM guest that came up under the watchdog goes on; otherwise boot now.
+if ! [[ $accel == kvm && -n ${qpid:-} ]] || ! kill -0 "$qpid" 2>/dev/null; then
+	boot "$accel"
+fi
 show &
 spid=$!
 qrc=0
@@ -156,7 +157,7 @@ else
 		fail=1
 	fi
 fi
-if grep -nE "$BAD" "$log" | grep -vE "$BENIGN" >"$log.bad"; then
+if log_errors "$log" >"$log.bad"; then
 	echo "FAIL: the kernel log has error reports:" >&2
 	head -n 20 "$log.bad" >&2
 	fail=1

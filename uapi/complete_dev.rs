@@ -4,25 +4,70 @@
 //!
 //! This file is the one definition, shared by the driver (`complete_dev.rs`) and the test
 //! (`userspace-test/`); it uses nothing but `core`, so both include it with `#[path]`.
-//! The numbers follow the kernel's `_IO`/`_IOR` encoding (`include/uapi/asm-generic/ioctl.h`).
+//!
+//! The numbers follow the kernel's `_IO`/`_IOR` encoding, whose layout differs between
+//! architectures (`include/uapi/asm-generic/ioctl.h`, overridden by alpha, mips, powerpc and
+//! sparc). The driver asserts at compile time that these constants equal `kernel::ioctl`'s
+//! `_IO`/`_IOR`, and the test that they equal the `nix` crate's request codes, so a wrong
+//! encoding cannot build or pass.
 
 /// The ioctl type byte of this driver.
 pub const COMPLETE_IOC_MAGIC: u32 = 0xC9;
 
-const IOC_NONE: u32 = 0;
-const IOC_READ: u32 = 2;
+/// Command number of [`COMPLETE_IOC_COMPLETE_ALL`].
+pub const COMPLETE_IOC_NR_COMPLETE_ALL: u32 = 1;
+/// Command number of [`COMPLETE_IOC_REINIT`].
+pub const COMPLETE_IOC_NR_REINIT: u32 = 2;
+/// Command number of [`COMPLETE_IOC_STATUS`].
+pub const COMPLETE_IOC_NR_STATUS: u32 = 3;
 
-/// C `_IOC(dir, type, nr, size)`.
+/// The `_IOC` layout of the architectures that use their own (`arch/*/include/uapi/asm/ioctl.h`;
+/// alpha too, which Rust does not target).
+#[cfg(any(
+    target_arch = "mips",
+    target_arch = "mips32r6",
+    target_arch = "mips64",
+    target_arch = "mips64r6",
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+))]
+mod ioc {
+    pub(super) const NONE: u32 = 1;
+    pub(super) const READ: u32 = 2;
+    pub(super) const SIZEBITS: u32 = 13;
+}
+
+/// The asm-generic `_IOC` layout (x86, arm, arm64, riscv, loongarch, s390, ...).
+#[cfg(not(any(
+    target_arch = "mips",
+    target_arch = "mips32r6",
+    target_arch = "mips64",
+    target_arch = "mips64r6",
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)))]
+mod ioc {
+    pub(super) const NONE: u32 = 0;
+    pub(super) const READ: u32 = 2;
+    pub(super) const SIZEBITS: u32 = 14;
+}
+
+/// C `_IOC(dir, COMPLETE_IOC_MAGIC, nr, size)`: nr in bits 0-7, type in 8-15, size from bit 16,
+/// direction above the size.
 const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
-    (dir << 30) | ((size as u32) << 16) | (COMPLETE_IOC_MAGIC << 8) | nr
+    (dir << (16 + ioc::SIZEBITS)) | ((size as u32) << 16) | (COMPLETE_IOC_MAGIC << 8) | nr
 }
 
 /// `_IO(0xC9, 1)`: `complete_all()`: wake every sleeper and let every later read through.
-pub const COMPLETE_IOC_COMPLETE_ALL: u32 = ioc(IOC_NONE, 1, 0);
+pub const COMPLETE_IOC_COMPLETE_ALL: u32 = ioc(ioc::NONE, COMPLETE_IOC_NR_COMPLETE_ALL, 0);
 /// `_IO(0xC9, 2)`: `reinit_completion()`: forget pending completions, reads block again.
-pub const COMPLETE_IOC_REINIT: u32 = ioc(IOC_NONE, 2, 0);
+pub const COMPLETE_IOC_REINIT: u32 = ioc(ioc::NONE, COMPLETE_IOC_NR_REINIT, 0);
 /// `_IOR(0xC9, 3, struct complete_status)`: copy a [`CompleteStatus`] to the argument.
-pub const COMPLETE_IOC_STATUS: u32 = ioc(IOC_READ, 3, CompleteStatus::SIZE);
+pub const COMPLETE_IOC_STATUS: u32 = ioc(ioc::READ, COMPLETE_IOC_NR_STATUS, CompleteStatus::SIZE);
 
 /// What `COMPLETE_IOC_STATUS` returns: eight little-endian `__u64` in this order, 64 bytes.
 ///

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # `make bench`, VM side: load the Rust driver and the C baseline side by
 # side with logging off, run complete_bench (it interleaves the subjects,
 # turns logging on for its last part through sysfs and prints the JSON
@@ -9,10 +10,10 @@ set -u
 dmesg -n 1 # the console is for the progress lines and the JSON
 insmod /modules/complete_dev.ko verbose=0 || exit 1
 insmod /modules/complete_ref.ko verbose=0 || exit 1
-[ -c /dev/complete ] && [ -c /dev/complete_ref ] || {
+if [ ! -c /dev/complete ] || [ ! -c /dev/complete_ref ]; then
 	echo "bench: /dev/complete or /dev/complete_ref missing"
 	exit 1
-}
+fi
 complete_bench run \
 	--rounds "${bench_rounds:-5}" \
 	--samples "${bench_samples:-2000}" \

@@ -1,8 +1,10 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # The kthread completion tutorial in Rust (complete_kthread.ko), as a
 # transcript: each shell step, then the kernel log lines it caused. One
 # round per variant: where the completion lives (static, dynamic, onstack).
 set -u
+# shellcheck source=tools/guest/transcript.sh # /guest in the VM; path from the clone's top
 . /guest/transcript.sh
 
 # now_ms: milliseconds since boot (/proc/uptime has centiseconds).

@@ -1,7 +1,9 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # `make demo`: the LDD3 scenario with busybox cat and echo, as a
 # transcript: each shell step, then the kernel log lines it caused.
 set -u
+# shellcheck source=tools/guest/transcript.sh # /guest in the VM; path from the clone's top
 . /guest/transcript.sh
 
 echo

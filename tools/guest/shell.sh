@@ -1,8 +1,7 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # `make shell`: an interactive shell with the modules loaded.
-for m in /modules/complete_dev.ko; do
-	[ -f "$m" ] && insmod "$m"
-done
+[ -f /modules/complete_dev.ko ] && insmod /modules/complete_dev.ko
 dmesg -n 1
 cat <<'MSG'
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Sourced by the demo scripts: a transcript of shell steps, each followed
 # by the kernel log lines it caused, with timestamps. The KTAP lines of the
 # KUnit suites that run at each insmod are left out (make check reads them).
@@ -18,6 +19,6 @@ log_since() {
 # run CMD: show CMD with the uptime, run it in this shell, show its log lines.
 run() {
 	echo "  [$(cut -d' ' -f1 /proc/uptime)] \$ $*"
-	eval "$@"
+	eval "$*"
 	log_since
 }

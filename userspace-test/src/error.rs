@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The outcome of a case and the helpers that build it.
 
 use std::fmt::Display;
@@ -7,9 +8,8 @@ use std::fmt::Display;
 pub enum Fail {
     /// The case ran and found the driver wrong (or could not do its job).
     Fail(String),
-    /// The case cannot run here; the reason says why (no case needs it yet: the runner skips
-    /// everything itself when not root or without the module file).
-    #[allow(dead_code)]
+    /// The case cannot run here; the reason says why (the runner itself skips everything when
+    /// not root or without the module file).
     Skip(String),
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `/dev/kmsg`: the kernel log, one record per `read()`, and the driver's lines in it.
 //!
 //! A record is `prio,seq,ts_usec,flags[,...];message\n` followed by optional ` KEY=value`
@@ -75,6 +76,8 @@ pub enum Event {
     CompleteAll,
     /// `process P (C) reinit`
     Reinit,
+    /// `process P (C) refused a write: too many pending completions`
+    Refused,
 }
 
 /// A driver line about one task.
@@ -103,11 +106,15 @@ pub fn parse_driver(msg: &str) -> Option<DriverLine> {
     let (pid_s, tail) = r.split_once(' ')?;
     let pid = pid_s.parse().ok()?;
     let tail = tail.strip_prefix('(')?;
-    const FIXED: [(&str, Event); 4] = [
+    const FIXED: [(&str, Event); 5] = [
         (") going to sleep", Event::Sleep),
         (") awakening the readers...", Event::Awakening),
         (") completing all", Event::CompleteAll),
         (") reinit", Event::Reinit),
+        (
+            ") refused a write: too many pending completions",
+            Event::Refused,
+        ),
     ];
     for (suffix, event) in FIXED {
         if let Some(comm) = tail.strip_suffix(suffix) {
@@ -215,38 +222,47 @@ pub fn read_whole_log() -> Result<Vec<Record>, Errno> {
     Ok(k.records)
 }
 
-/// Kernel log patterns that mean the kernel found a bug: warnings, oopses, lockdep, hung tasks,
-/// lockups, sanitizers.
-pub const BAD: &[&str] = &[
-    "BUG:",
-    "WARNING:",
-    "Oops",
-    "INFO: task",
-    "blocked for more than",
-    "INFO: possible",
-    "INFO: lockdep",
-    "possible circular",
-    "inconsistent lock state",
-    "DEBUG_LOCKS_WARN_ON",
-    "soft lockup",
-    "hard LOCKUP",
-    "KASAN",
-    "UBSAN",
-    "general protection fault",
-    "kernel BUG",
-    "Call Trace:",
-];
+/// The kernel log patterns that fail a run, shared with `tools/vm-run.sh`; the file's header
+/// says how they match.
+const LOG_PATTERNS: &str = include_str!("../log-patterns.txt");
 
-/// Lines that match [`BAD`] but only report the (emulated) CPU's hardware vulnerabilities.
-const BENIGN: &[&str] = &["Speculative Return Stack Overflow: WARNING: See"];
+/// The patterns of [`LOG_PATTERNS`]: those that report a kernel bug, and the exceptions (`!`).
+fn log_patterns() -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut bad = Vec::new();
+    let mut benign = Vec::new();
+    for line in LOG_PATTERNS.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.strip_prefix('!') {
+            Some(p) => benign.push(p),
+            None => bad.push(line),
+        }
+    }
+    (bad, benign)
+}
 
-/// The records among `records` that report a kernel bug (see [`BAD`]).
+/// Whether `pat` occurs in `line` where a word starts: at the start, or after a character
+/// that is not an ASCII letter, digit or underscore (the `(^|[^[:alnum:]_])` of the shell side).
+fn at_word_start(line: &str, pat: &str) -> bool {
+    line.char_indices().any(|(i, _)| {
+        line[i..].starts_with(pat)
+            && line[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+    })
+}
+
+/// Whether a kernel log line reports a kernel bug (see [`LOG_PATTERNS`]).
+pub fn is_bad_line(line: &str) -> bool {
+    let (bad, benign) = log_patterns();
+    bad.iter().any(|p| at_word_start(line, p)) && !benign.iter().any(|p| at_word_start(line, p))
+}
+
+/// The records among `records` that report a kernel bug (see [`is_bad_line`]).
 pub fn bad_records(records: &[Record]) -> Vec<&Record> {
-    records
-        .iter()
-        .filter(|r| BAD.iter().any(|p| r.msg.contains(p)))
-        .filter(|r| !BENIGN.iter().any(|p| r.msg.contains(p)))
-        .collect()
+    records.iter().filter(|r| is_bad_line(&r.msg)).collect()
 }
 
 #[cfg(test)]
@@ -279,6 +295,64 @@ mod tests {
     }
 
     #[test]
+    fn log_patterns_union() {
+        let (bad, benign) = log_patterns();
+        for p in [
+            "BUG:",
+            "WARNING:",
+            "Kernel panic",
+            "RCU stall",
+            "detected stalls",
+            "KASAN",
+        ] {
+            assert!(bad.contains(&p), "{p} missing from log-patterns.txt");
+        }
+        assert_eq!(benign, ["Speculative Return Stack Overflow: WARNING: See"]);
+    }
+
+    #[test]
+    fn every_log_pattern_is_caught() {
+        let (bad, benign) = log_patterns();
+        for p in bad {
+            assert!(
+                is_bad_line(&format!("[    1.234567] {p} here")),
+                "{p} after a timestamp"
+            );
+            assert!(
+                is_bad_line(&format!("{p} at the start")),
+                "{p} at the start"
+            );
+            assert!(is_bad_line(&format!("cpu:{p}")), "{p} after a colon");
+            assert!(!is_bad_line(&format!("X{p}")), "{p} inside a word");
+            assert!(!is_bad_line(&format!("a_{p}")), "{p} after an underscore");
+        }
+        for p in benign {
+            assert!(!is_bad_line(&format!("[    0.1] {p} x")), "exception {p}");
+        }
+    }
+
+    #[test]
+    fn real_log_lines() {
+        for l in [
+            "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+            "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100",
+            "INFO: task cat:92 blocked for more than 10 seconds.",
+            "WARNING: CPU: 0 PID: 1 at kernel/foo.c:10 bar+0x1/0x2",
+            "BUG: sleeping function called from invalid context at kernel/sched/completion.c:100",
+            "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [sh:1]",
+        ] {
+            assert!(is_bad_line(l), "{l}");
+        }
+        for l in [
+            "complete_dev: process 80 (cat) going to sleep",
+            "PM: DEBUG: no BUG here",
+            "Speculative Return Stack Overflow: WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options.",
+        ] {
+            assert!(!is_bad_line(l), "{l}");
+        }
+    }
+
+    #[test]
     fn driver_lines() {
         let d = |m: &str| parse_driver(m).map(|d| (d.pid, d.comm, d.event));
         assert_eq!(
@@ -304,6 +378,10 @@ mod tests {
         assert_eq!(
             d("complete_dev: process 5 (x) reinit"),
             Some((5, "x".into(), Event::Reinit))
+        );
+        assert_eq!(
+            d("complete_dev: process 5 (x) refused a write: too many pending completions"),
+            Some((5, "x".into(), Event::Refused))
         );
         assert_eq!(d("complete_dev: loaded: /dev/complete, wait_mode=x"), None);
         assert_eq!(d("other: process 1 (a) going to sleep"), None);

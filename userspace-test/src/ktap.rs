@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! KTAP output as `tools/testing/selftests/kselftest.h` prints it, and its exit codes.
 
 use std::io::Write;

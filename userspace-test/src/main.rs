@@ -1,4 +1,5 @@
-//! `complete_test`: the kselftest of `/dev/complete` (complete_dev.ko), printing KTAP.
+// SPDX-License-Identifier: GPL-2.0
+//! `complete_dev`: the kselftest of `/dev/complete` (complete_dev.ko), printing KTAP.
 //!
 //! Runs as root inside the test VM. Before each case the module is loaded afresh with that
 //! case's parameters (so all counters start at zero) and unloaded after it. See `--help`.
@@ -15,8 +16,8 @@ mod model;
 mod module;
 mod readers;
 mod sys;
-#[path = "../../uapi/complete_dev.rs"]
-#[allow(dead_code)]
+/// The driver's ioctl ABI: `src/uapi.rs` links to `../uapi/complete_dev.rs`, shared with the driver.
+#[expect(dead_code, reason = "the ABI file also serves the driver (`to_words`)")]
 mod uapi;
 
 use cases::{Case, Ctx, Opts, CASES};
@@ -48,7 +49,7 @@ struct Cli {
     #[arg(long, default_value = "/modules/complete_dev.ko")]
     module: std::path::PathBuf,
     /// Seed of the model and soak cases (default: from the clock, printed); a failure prints
-    /// the seed that replays it: `complete_test model --seed S --model-cases 1`.
+    /// the seed that replays it: `complete_dev model --seed S --model-cases 1`.
     #[arg(long, env = "COMPLETE_TEST_SEED")]
     seed: Option<u64>,
     /// Proptest cases of the model case (each on a freshly loaded module).
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
         match CASES.iter().find(|c| c.name == name) {
             Some(c) => selected.push(c),
             None => {
-                eprintln!("complete_test: unknown case '{name}' (see --list)");
+                eprintln!("complete_dev: unknown case '{name}' (see --list)");
                 return ExitCode::from(ktap::KSFT_FAIL as u8);
             }
         }

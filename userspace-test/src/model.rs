@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! A model of what `/dev/complete` must do, and the random operations the `model` case draws.
 //!
 //! The model holds the completion's `done` count (with the all-done state of `COMPLETE_ALL` and
@@ -18,18 +19,6 @@ use proptest_state_machine::ReferenceStateMachine;
 
 use crate::readers::OnSigint;
 use crate::uapi::CompleteStatus;
-
-/// The driver's behaviour this model predicts.
-///
-/// `issue9` is the behaviour after issue 9's changes (`preadv2(RWF_NOWAIT)` works, the
-/// `pending_max` bound and its EOVERFLOW, `COMPLETE_ALL`/`REINIT` need write access, a signal
-/// ends a timed read with EINTR even under `SA_RESTART`); `false` predicts the driver before
-/// them. The case takes it from the loaded module (the `pending_max` parameter exists or not).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Semantics {
-    /// Issue 9's driver.
-    pub issue9: bool,
-}
 
 /// `timeout_ms` of [`Timeout::Short`]: short enough that a sleeper times out before the next
 /// operation, so the case waits for it within the operation that started it.
@@ -104,20 +93,20 @@ pub struct Params {
     pub timeout: Timeout,
     /// `verbose` at load time.
     pub verbose: bool,
-    /// `pending_max` (issue 9 only); `None` keeps the default.
+    /// `pending_max`; `None` keeps the default.
     pub pending_max: Option<u32>,
 }
 
 impl Params {
     /// The `insmod` argument string.
-    pub fn insmod_args(&self, sem: Semantics) -> String {
+    pub fn insmod_args(&self) -> String {
         let mut s = format!(
             "wait_mode={} timeout_ms={} verbose={}",
             self.wait_mode.name(),
             self.timeout.ms(),
             u8::from(self.verbose)
         );
-        if let (true, Some(m)) = (sem.issue9, self.pending_max) {
+        if let Some(m) = self.pending_max {
             s.push_str(&format!(" pending_max={m}"));
         }
         s
@@ -228,6 +217,8 @@ pub enum Line {
     CompleteAll,
     /// `reinit`.
     Reinit,
+    /// `refused a write: too many pending completions`.
+    Refused,
 }
 
 /// What one operation must do.
@@ -307,8 +298,6 @@ pub enum Op {
 /// The model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Model {
-    /// Which driver it predicts.
-    pub sem: Semantics,
     /// The module parameters.
     pub params: Params,
     /// The completion's count (meaningless while `all_done`).
@@ -327,14 +316,13 @@ pub struct Model {
     pub next_id: u32,
 }
 
-/// `UINT_MAX - 1`: the default and largest `pending_max`.
-const PENDING_MAX_DEFAULT: u64 = u32::MAX as u64 - 1;
+/// The default and largest `pending_max`: `UINT_MAX - 1 - 2^22` (see the driver).
+const PENDING_MAX_DEFAULT: u64 = u32::MAX as u64 - 1 - (1 << 22);
 
 impl Model {
     /// The freshly loaded module.
-    pub fn new(sem: Semantics, params: Params) -> Self {
+    pub fn new(params: Params) -> Self {
         Self {
-            sem,
             params,
             done: 0,
             all_done: false,
@@ -357,10 +345,9 @@ impl Model {
     }
 
     fn pending_max(&self) -> u64 {
-        match (self.sem.issue9, self.params.pending_max) {
-            (true, Some(m)) => m.into(),
-            _ => PENDING_MAX_DEFAULT,
-        }
+        self.params
+            .pending_max
+            .map_or(PENDING_MAX_DEFAULT, u64::from)
     }
 
     /// Whether a read that enters the wait now returns at once.
@@ -368,9 +355,9 @@ impl Model {
         self.all_done || self.done > 0
     }
 
-    /// Whether a signal ends a timed wait with EINTR instead of a restart (issue 9).
+    /// Whether a signal ends a wait with EINTR instead of a restart: timed waits do.
     fn timed_eintr(&self) -> bool {
-        self.sem.issue9 && self.params.timeout == Timeout::Long
+        self.params.timeout == Timeout::Long
     }
 
     /// Whether `op` may run in this state.
@@ -434,7 +421,7 @@ impl Model {
             Op::StopCont(_) => {}
             Op::CompleteAll(f) => p.ret = Some(self.complete_all(f, &mut p)),
             Op::Reinit(f) => {
-                p.ret = Some(if self.sem.issue9 && !self.files[f].access.can_write() {
+                p.ret = Some(if !self.files[f].access.can_write() {
                     Err(libc::EBADF)
                 } else {
                     self.done = 0;
@@ -451,8 +438,8 @@ impl Model {
             }
             Op::Rmmod => {
                 p.ret = Some(if self.files.is_empty() && self.sleepers.is_empty() {
-                    let (sem, params, next_id) = (self.sem, self.params, self.next_id);
-                    *self = Self::new(sem, params);
+                    let (params, next_id) = (self.params, self.next_id);
+                    *self = Self::new(params);
                     self.next_id = next_id;
                     p.reloaded = true;
                     Ok(0)
@@ -499,10 +486,6 @@ impl Model {
             // returns 0 for an empty buffer without counting.
             return Ok(0);
         }
-        if nowait && !self.sem.issue9 {
-            // No FMODE_NOWAIT: `kiocb_set_rw_flags` refuses before the driver runs.
-            return Err(libc::EOPNOTSUPP);
-        }
         self.files[f].reads += 1;
         let res = if nowait || self.files[f].nonblock {
             if self.try_take() {
@@ -533,6 +516,7 @@ impl Model {
             return Err(libc::EBADF);
         }
         if !self.all_done && self.done >= self.pending_max() {
+            self.log(p, Who::Parent, Line::Refused);
             return Err(libc::EOVERFLOW);
         }
         self.log(p, Who::Parent, Line::Awakening);
@@ -568,7 +552,7 @@ impl Model {
     }
 
     fn complete_all(&mut self, f: usize, p: &mut Prediction) -> Result<i64, i32> {
-        if self.sem.issue9 && !self.files[f].access.can_write() {
+        if !self.files[f].access.can_write() {
             return Err(libc::EBADF);
         }
         self.log(p, Who::Parent, Line::CompleteAll);
@@ -696,23 +680,6 @@ impl Model {
 /// The [`ReferenceStateMachine`] over [`Model`]: the operations and their weights.
 pub struct Reference;
 
-/// The semantics the next generated models use (set by the case before it runs).
-static SEMANTICS: std::sync::Mutex<Semantics> = std::sync::Mutex::new(Semantics { issue9: true });
-
-/// Sets the semantics that [`Reference::init_state`] gives new models.
-pub fn set_semantics(sem: Semantics) {
-    if let Ok(mut s) = SEMANTICS.lock() {
-        *s = sem;
-    }
-}
-
-fn semantics() -> Semantics {
-    SEMANTICS
-        .lock()
-        .map(|s| *s)
-        .unwrap_or(Semantics { issue9: true })
-}
-
 /// Write lengths: 0, small, a page, large (the driver never copies the bytes).
 fn write_len() -> impl Strategy<Value = usize> {
     prop_oneof![
@@ -733,7 +700,6 @@ impl ReferenceStateMachine for Reference {
     type Transition = Op;
 
     fn init_state() -> BoxedStrategy<Model> {
-        let sem = semantics();
         let mode = prop_oneof![
             3 => Just(WaitMode::Interruptible),
             1 => Just(WaitMode::Killable),
@@ -747,15 +713,12 @@ impl ReferenceStateMachine for Reference {
         let pending_max = prop_oneof![2 => Just(None), 1 => (1u32..=3).prop_map(Some)];
         (mode, timeout, any::<bool>(), pending_max)
             .prop_map(move |(wait_mode, timeout, verbose, pending_max)| {
-                Model::new(
-                    sem,
-                    Params {
-                        wait_mode,
-                        timeout,
-                        verbose,
-                        pending_max: pending_max.filter(|_| sem.issue9),
-                    },
-                )
+                Model::new(Params {
+                    wait_mode,
+                    timeout,
+                    verbose,
+                    pending_max,
+                })
             })
             .boxed()
     }
@@ -840,15 +803,12 @@ mod tests {
     use super::*;
 
     fn model(mode: WaitMode, timeout: Timeout) -> Model {
-        Model::new(
-            Semantics { issue9: true },
-            Params {
-                wait_mode: mode,
-                timeout,
-                verbose: true,
-                pending_max: Some(2),
-            },
-        )
+        Model::new(Params {
+            wait_mode: mode,
+            timeout,
+            verbose: true,
+            pending_max: Some(2),
+        })
     }
 
     #[test]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Loading and unloading `complete_dev.ko` with `finit_module(2)` and `delete_module(2)`.
 
 use std::os::fd::AsRawFd;

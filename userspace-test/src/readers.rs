@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Forked reader processes: each opens `/dev/complete`, makes one `read()`, and reports the
 //! outcome back through a shared pipe as one line `pid ret errno elapsed_ns signals`.
 
@@ -7,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::error::{CaseResult, Context, Fail};
 use crate::sys::{self, Exit};
-use crate::uapi;
 
 /// What a reader does about `SIGINT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub struct ReaderOpts {
     pub len: usize,
     /// Its `SIGINT` disposition.
     pub sigint: OnSigint,
+    /// A `SIGALRM` every this many milliseconds during the read (an interval timer), caught by
+    /// a counting handler with `SA_RESTART`.
+    pub alarm_every_ms: Option<u32>,
 }
 
 impl Default for ReaderOpts {
@@ -37,6 +40,7 @@ impl Default for ReaderOpts {
             nonblock: false,
             len: 1,
             sigint: OnSigint::Default,
+            alarm_every_ms: None,
         }
     }
 }
@@ -126,6 +130,11 @@ fn reader_main(tx: i32, opts: ReaderOpts) -> i32 {
     };
     if handler.is_err() {
         return 4;
+    }
+    if let Some(ms) = opts.alarm_every_ms {
+        if sys::install_handler(libc::SIGALRM, true).is_err() || sys::interval_timer(ms).is_err() {
+            return 4;
+        }
     }
     let flags = libc::O_RDONLY | if opts.nonblock { libc::O_NONBLOCK } else { 0 };
     let start = Instant::now();
@@ -273,7 +282,7 @@ impl Drop for Readers {
             return;
         }
         if let Ok(dev) = sys::Dev::open(true) {
-            let _ = dev.ioctl(uapi::COMPLETE_IOC_COMPLETE_ALL, 0);
+            let _ = dev.ioctl(sys::IOC_COMPLETE_ALL, 0);
         }
         for &pid in &self.live {
             let _ = sys::kill(pid, libc::SIGCONT);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Thin wrappers over the system calls the cases make: `/dev/complete` itself, processes,
 //! signals, pipes, mappings and `/proc`. Every failure carries its errno by name.
 
@@ -100,6 +101,19 @@ pub fn open(path: &str, flags: i32) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `COMPLETE_IOC_COMPLETE_ALL`, encoded by `nix` for the architecture the test runs on.
+pub const IOC_COMPLETE_ALL: u32 =
+    nix::request_code_none!(uapi::COMPLETE_IOC_MAGIC, uapi::COMPLETE_IOC_NR_COMPLETE_ALL) as u32;
+/// `COMPLETE_IOC_REINIT`, encoded by `nix`.
+pub const IOC_REINIT: u32 =
+    nix::request_code_none!(uapi::COMPLETE_IOC_MAGIC, uapi::COMPLETE_IOC_NR_REINIT) as u32;
+/// `COMPLETE_IOC_STATUS`, encoded by `nix`.
+pub const IOC_STATUS: u32 = nix::request_code_read!(
+    uapi::COMPLETE_IOC_MAGIC,
+    uapi::COMPLETE_IOC_NR_STATUS,
+    CompleteStatus::SIZE
+) as u32;
+
 /// One open file of `/dev/complete`.
 pub struct Dev {
     fd: OwnedFd,
@@ -108,10 +122,27 @@ pub struct Dev {
 impl Dev {
     /// Opens the device read-write, blocking or not.
     pub fn open(nonblock: bool) -> Result<Self, Errno> {
-        let flags = libc::O_RDWR | if nonblock { libc::O_NONBLOCK } else { 0 };
+        Self::open_flags(libc::O_RDWR | if nonblock { libc::O_NONBLOCK } else { 0 })
+    }
+
+    /// Opens the device with these `open(2)` flags (`O_RDONLY`, `O_WRONLY`, ...).
+    pub fn open_flags(flags: i32) -> Result<Self, Errno> {
         Ok(Self {
             fd: open(DEV_PATH, flags)?,
         })
+    }
+
+    /// `preadv2(fd, [one byte], 1, -1, RWF_NOWAIT)`: a read that must not block.
+    pub fn read_nowait(&self) -> Result<usize, Errno> {
+        let mut b = [0u8; 1];
+        let iov = libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        };
+        // SAFETY: `iov` describes `b`, valid for writes for the call; offset -1 is "the current
+        // position", as for read().
+        let r = cvt(unsafe { libc::preadv2(self.raw(), &iov, 1, -1, libc::RWF_NOWAIT) })?;
+        Ok(r as usize)
     }
 
     /// The descriptor number (for `/proc/self/fdinfo`).
@@ -148,7 +179,7 @@ impl Dev {
     /// `COMPLETE_IOC_STATUS`.
     pub fn status(&self) -> Result<CompleteStatus, Errno> {
         let mut words = [0u64; 8];
-        self.ioctl(uapi::COMPLETE_IOC_STATUS, words.as_mut_ptr() as usize)?;
+        self.ioctl(IOC_STATUS, words.as_mut_ptr() as usize)?;
         Ok(CompleteStatus::from_words(words))
     }
 
@@ -308,6 +339,20 @@ pub fn install_handler(sig: i32, restart: bool) -> Result<(), Errno> {
     }
 }
 
+/// Starts `ITIMER_REAL` with a period of `ms` milliseconds: a `SIGALRM` every `ms`.
+pub fn interval_timer(ms: u32) -> Result<(), Errno> {
+    let tv = libc::timeval {
+        tv_sec: (ms / 1000).into(),
+        tv_usec: ((ms % 1000) * 1000).into(),
+    };
+    let it = libc::itimerval {
+        it_interval: tv,
+        it_value: tv,
+    };
+    // SAFETY: `it` is a valid `itimerval`; the old value is not asked for.
+    cvt(unsafe { libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()) }).map(|_| ())
+}
+
 /// A blocking read that cannot hang the test: `SIGALRM` (no `SA_RESTART`) after `secs`
 /// seconds ends it with `EINTR`. Only for interruptible waits.
 pub fn guarded_read(dev: &Dev, len: usize, secs: u32) -> Result<usize, Errno> {
@@ -421,4 +466,17 @@ pub fn poll_until(
 pub fn geteuid() -> u32 {
     // SAFETY: cannot fail.
     unsafe { libc::geteuid() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The uapi file's hand-encoded numbers are the ones `nix` computes for this architecture.
+    #[test]
+    fn uapi_ioctl_numbers_match_nix() {
+        assert_eq!(uapi::COMPLETE_IOC_COMPLETE_ALL, IOC_COMPLETE_ALL);
+        assert_eq!(uapi::COMPLETE_IOC_REINIT, IOC_REINIT);
+        assert_eq!(uapi::COMPLETE_IOC_STATUS, IOC_STATUS);
+    }
 }

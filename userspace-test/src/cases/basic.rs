@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! One reader, one writer: sleeping, waking, wait modes, pending completions, `O_NONBLOCK`.
 
 use std::time::{Duration, Instant};

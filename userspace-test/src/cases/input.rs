@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Odd arguments, per-file counters and the writable `verbose` parameter.
 
 use std::time::{Duration, Instant};

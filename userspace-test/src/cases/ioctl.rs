@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The ioctls: `COMPLETE_ALL`, `REINIT`, `STATUS`, and unknown commands.
 
 use std::collections::BTreeSet;
@@ -27,7 +28,7 @@ pub fn complete_all(ctx: &Ctx) -> CaseResult {
     }
     ctx.wait_sleepers(&dev, SLEEPERS as u64)?;
     expect_ok(
-        dev.ioctl(uapi::COMPLETE_IOC_COMPLETE_ALL, 0),
+        dev.ioctl(sys::IOC_COMPLETE_ALL, 0),
         0,
         "ioctl(COMPLETE_ALL)",
     )?;
@@ -99,14 +100,14 @@ pub fn reinit(ctx: &Ctx) -> CaseResult {
         ..zero()
     };
     ctx.expect_status(&dev, want, "after three writes")?;
-    expect_ok(dev.ioctl(uapi::COMPLETE_IOC_REINIT, 0), 0, "ioctl(REINIT)")?;
+    expect_ok(dev.ioctl(sys::IOC_REINIT, 0), 0, "ioctl(REINIT)")?;
     want.pending = 0;
     ctx.expect_status(&dev, want, "after REINIT")?;
     expect_errno(nb.read(1), libc::EAGAIN, "O_NONBLOCK read after REINIT")?;
     want.reads_would_block = 1;
 
     expect_ok(
-        dev.ioctl(uapi::COMPLETE_IOC_COMPLETE_ALL, 0),
+        dev.ioctl(sys::IOC_COMPLETE_ALL, 0),
         0,
         "ioctl(COMPLETE_ALL)",
     )?;
@@ -114,11 +115,7 @@ pub fn reinit(ctx: &Ctx) -> CaseResult {
     want.all_done = 1;
     want.reads_woken = 1;
     ctx.expect_status(&dev, want, "after COMPLETE_ALL")?;
-    expect_ok(
-        dev.ioctl(uapi::COMPLETE_IOC_REINIT, 0),
-        0,
-        "second ioctl(REINIT)",
-    )?;
+    expect_ok(dev.ioctl(sys::IOC_REINIT, 0), 0, "second ioctl(REINIT)")?;
     want.all_done = 0;
     ctx.expect_status(&dev, want, "after REINIT of a completed-all")?;
     expect_errno(
@@ -150,7 +147,7 @@ pub fn reinit(ctx: &Ctx) -> CaseResult {
 /// STATUS reports exactly what the case did, field by field; a bad pointer gives EFAULT.
 pub fn status(ctx: &Ctx) -> CaseResult {
     ensure_eq!(
-        uapi::COMPLETE_IOC_STATUS,
+        sys::IOC_STATUS,
         0x8040_C903,
         "COMPLETE_IOC_STATUS (_IOR(0xC9, 3, 64 bytes))"
     );
@@ -159,13 +156,13 @@ pub fn status(ctx: &Ctx) -> CaseResult {
     let mut want = zero();
     ctx.expect_status(&dev, want, "right after insmod")?;
     expect_errno(
-        dev.ioctl(uapi::COMPLETE_IOC_STATUS, 0),
+        dev.ioctl(sys::IOC_STATUS, 0),
         libc::EFAULT,
         "STATUS into NULL",
     )?;
     let freed = Mapping::freed_page().ctx("mmap/munmap a page")?;
     expect_errno(
-        dev.ioctl(uapi::COMPLETE_IOC_STATUS, freed),
+        dev.ioctl(sys::IOC_STATUS, freed),
         libc::EFAULT,
         "STATUS into an unmapped page",
     )?;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `complete_kthread.ko`: two kernel threads signalling through a completion, in each of its
 //! three variants (`static`, `dynamic`, `onstack`).
 //!

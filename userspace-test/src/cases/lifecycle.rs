@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The module's life: unloading, the node's permissions, refused parameters, a clean log.
 
 use std::os::fd::AsRawFd;

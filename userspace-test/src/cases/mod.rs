@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The cases: plain functions in one table. A case gets the [`Ctx`] and returns `Ok(())`,
 //! a failure or a skip. Adding a case is one function and one row of [`CASES`].
 
@@ -16,6 +17,7 @@ mod input;
 mod ioctl;
 mod kthread;
 mod lifecycle;
+mod limits;
 mod model;
 mod order;
 mod signals;
@@ -72,6 +74,16 @@ pub const CASES: &[Case] = &[
     case("unload", None, lifecycle::unload),
     case("permissions", Some(""), lifecycle::permissions),
     case("params_refused", None, lifecycle::params_refused),
+    case("rwf_nowait", Some(""), limits::rwf_nowait),
+    case("pending_max", Some("pending_max=3"), limits::pending_max),
+    case(
+        "timeout_signals",
+        Some("timeout_ms=300"),
+        limits::timeout_signals,
+    ),
+    case("ioctl_needs_write", Some(""), limits::ioctl_needs_write),
+    case("bool_param_bare", None, limits::bool_param_bare),
+    case("reinit_race", Some("verbose=0"), limits::reinit_race),
     case("kthread_static", None, kthread::kthread_static),
     case("kthread_dynamic", None, kthread::kthread_dynamic),
     case("kthread_onstack", None, kthread::kthread_onstack),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The `model` case: random operation sequences against [`crate::model`], with
 //! `proptest-state-machine` drawing them and shrinking a failure to the shortest sequence.
 //!
@@ -6,7 +7,7 @@
 //! restarted ones sleep again), and the return value, the sleepers that returned (which ones, in
 //! FIFO order, with what), STATUS, every open file's fdinfo and the driver's log lines since the
 //! previous operation must equal the model's prediction. Case `i` of a run with seed `S` uses
-//! seed `S + i`, so `complete_test model --seed S+i --model-cases 1` replays a failure.
+//! seed `S + i`, so `complete_dev model --seed S+i --model-cases 1` replays a failure.
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -20,7 +21,7 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use super::{Ctx, WAIT};
 use crate::error::{CaseResult, Fail};
 use crate::kmsg::{Event, Kmsg};
-use crate::model::{End, Line, Model, Op, Prediction, Reference, Semantics, Who};
+use crate::model::{End, Line, Model, Op, Prediction, Reference, Who};
 use crate::module;
 use crate::readers::{ReaderOpts, Readers};
 use crate::sys::{self, Errno, Exit};
@@ -28,9 +29,6 @@ use crate::uapi::{self, CompleteStatus};
 
 /// The writable parameter the `Verbose` operation writes.
 const VERBOSE: &str = "/sys/module/complete_dev/parameters/verbose";
-
-/// The parameter issue 9 added; its presence selects the issue-9 predictions.
-const PENDING_MAX: &str = "/sys/module/complete_dev/parameters/pending_max";
 
 /// An ioctl command the driver does not know (`_IO(0xC9, 0x7f)`).
 const UNKNOWN_IOCTL: u32 = (uapi::COMPLETE_IOC_MAGIC << 8) | 0x7f;
@@ -79,7 +77,7 @@ impl Driver {
     /// Loads the module as `model` says and starts reading the log.
     fn load(model: &Model, env: Env) -> CaseResult<Self> {
         let mut kmsg = Kmsg::open().map_err(|e| format!("open /dev/kmsg: {e}"))?;
-        module::load_fresh(&env.module, &model.params.insmod_args(model.sem))?;
+        module::load_fresh(&env.module, &model.params.insmod_args())?;
         kmsg.collect().map_err(|e| format!("read /dev/kmsg: {e}"))?;
         let seen = kmsg.driver_lines().last().map_or(0, |(s, _)| *s);
         Ok(Self {
@@ -178,10 +176,7 @@ impl Driver {
             Op::Rmmod => match module::unload() {
                 Ok(()) => {
                     module::wait_node(false)?;
-                    module::load_fresh(
-                        &self.env.module,
-                        &self.model.params.insmod_args(self.model.sem),
-                    )?;
+                    module::load_fresh(&self.env.module, &self.model.params.insmod_args())?;
                     Some(Ok(0))
                 }
                 Err(e) => Some(Err(e.0)),
@@ -386,6 +381,7 @@ fn line_matches(l: &Line, e: &Event) -> bool {
         | (Line::Awakening, Event::Awakening)
         | (Line::CompleteAll, Event::CompleteAll)
         | (Line::Reinit, Event::Reinit)
+        | (Line::Refused, Event::Refused)
         | (Line::GaveUp(None), Event::GaveUp(_)) => true,
         // The kernel prints the error's name with CONFIG_SYMBOLIC_ERRNAME, else `Error(N)`.
         (Line::GaveUp(Some(e)), Event::GaveUp(g)) => {
@@ -502,21 +498,14 @@ pub fn seed(opt: Option<u64>) -> u64 {
 pub fn model(ctx: &Ctx) -> CaseResult {
     let o = &ctx.opts;
     let base = seed(o.seed);
-    ctx.load("")?;
-    let sem = Semantics {
-        issue9: std::path::Path::new(PENDING_MAX).exists(),
-    };
-    crate::model::set_semantics(sem);
     ENV.with(|e| {
         *e.borrow_mut() = Some(Env {
             module: o.module.clone(),
         })
     });
     println!(
-        "# model: seed {base}, {} cases of 1..={} operations, {} driver",
-        o.model_cases,
-        o.model_ops,
-        if sem.issue9 { "issue-9" } else { "pre-issue-9" }
+        "# model: seed {base}, {} cases of 1..={} operations",
+        o.model_cases, o.model_ops
     );
     let start = Instant::now();
     OPS.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -581,9 +570,9 @@ fn run_cases(
         crate::bail!(
             "model: seed {seed} (case {i} of base seed {base}) failed: {reason}\n\
              shrunk to {} operation(s) on a module loaded with \"{}\":\n{}\n\
-             replay: complete_test model --seed {seed} --model-cases 1",
+             replay: complete_dev model --seed {seed} --model-cases 1",
             ops.len(),
-            init.params.insmod_args(init.sem),
+            init.params.insmod_args(),
             list.join("\n")
         );
     }

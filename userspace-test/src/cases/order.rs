@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! FIFO wake order among sleepers.
 
 use super::{expect_ok, zero, Ctx, WAIT};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Signals against sleeping readers (`wait_mode=interruptible`).
 
 use super::{expect_errno, expect_ok, within, zero, Ctx, QUIET, WAIT};

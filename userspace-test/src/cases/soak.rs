@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The `soak` case: worker threads doing random operations at once, then the conservation laws
 //! on the totals, for what the sequential `model` case cannot reach (races).
 //!
@@ -15,7 +16,7 @@
 //!   reads_woken = reads that returned 0, reads_would_block = EAGAINs, reads_interrupted =
 //!   EINTRs, no timeout, no sleeper), and each file's fdinfo equals its own counts.
 //!
-//! The seed fixes every worker's operations (not the interleaving): `complete_test soak --seed S`
+//! The seed fixes every worker's operations (not the interleaving): `complete_dev soak --seed S`
 //! replays them.
 
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -108,7 +109,6 @@ struct Epoch<'a> {
     seed: u64,
     index: u64,
     ops: usize,
-    nowait: bool,
     tids: &'a [AtomicI32],
     finished: &'a AtomicU32,
     abort: &'a AtomicBool,
@@ -155,7 +155,7 @@ fn ops(ep: &Epoch, w: usize, f: &mut Files) -> Result<(), String> {
                 let n = unsafe { libc::read(f.nonblock.as_raw_fd(), buf.as_mut_ptr().cast(), 1) };
                 (1, sys::cvt(n))
             }
-            60..70 if ep.nowait => {
+            60..70 => {
                 let iov = libc::iovec {
                     iov_base: buf.as_mut_ptr().cast(),
                     iov_len: 1,
@@ -165,7 +165,7 @@ fn ops(ep: &Epoch, w: usize, f: &mut Files) -> Result<(), String> {
                     unsafe { libc::preadv2(f.blocking.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
                 (0, sys::cvt(n))
             }
-            60..90 => {
+            70..90 => {
                 // SAFETY: `buf` is valid for writes of 1 byte.
                 let n = unsafe { libc::read(f.blocking.as_raw_fd(), buf.as_mut_ptr().cast(), 1) };
                 (0, sys::cvt(n))
@@ -212,7 +212,6 @@ pub fn soak(ctx: &Ctx) -> CaseResult {
     let seed = super::model::seed(o.seed);
     let workers = o.soak_workers.max(1);
     let per = (o.soak_ops as u64 / (EPOCHS * workers as u64)).max(1) as usize;
-    let nowait = std::path::Path::new("/sys/module/complete_dev/parameters/pending_max").exists();
     println!("# soak: seed {seed}, {workers} workers, {EPOCHS} epochs of {per} operations each");
     sys::install_handler(libc::SIGUSR1, false).ctx("sigaction(SIGUSR1)")?;
     let ctl = sys::open(sys::DEV_PATH, libc::O_RDWR).ctx("open /dev/complete")?;
@@ -243,7 +242,6 @@ pub fn soak(ctx: &Ctx) -> CaseResult {
             seed,
             index: e,
             ops: per,
-            nowait,
             tids: &tids,
             finished: &finished,
             abort: &abort,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Many readers against many writers: every write is consumed by exactly one read.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{zero, Ctx};
 use crate::error::CaseResult;
 use crate::sys::{self, Dev};
-use crate::uapi::{self, CompleteStatus};
+use crate::uapi::CompleteStatus;
 use crate::{bail, ensure};
 
 /// How long the whole exchange may take before the case gives up.
@@ -83,7 +84,7 @@ pub fn stress(ctx: &Ctx) -> CaseResult {
             if failed || start.elapsed() > DEADLINE {
                 timed_out = !failed;
                 abort.store(true, Ordering::SeqCst);
-                let _ = ctl.ioctl(uapi::COMPLETE_IOC_COMPLETE_ALL, 0);
+                let _ = ctl.ioctl(sys::IOC_COMPLETE_ALL, 0);
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));

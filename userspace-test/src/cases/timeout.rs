@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `timeout_ms`: a read nobody completes fails with ETIMEDOUT, in every wait mode.
 
 use std::time::Duration;

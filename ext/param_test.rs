@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the sysfs parameters ([`super::param`]).
+//!
+//! Built only with `--cfg complete_dev_kunit` (see `Kbuild`). They call the `kernel_param_ops`
+//! callbacks directly, as `kernel/params.c` does, on a `struct kernel_param` of their own.
+
+use kernel::prelude::*;
+
+#[kunit_tests(ext_param)]
+mod tests {
+    use super::super::param::{
+        get_param,
+        set_param,
+        BoolParam,
+        ParamValue, //
+    };
+    use kernel::{
+        bindings,
+        fmt::{
+            self,
+            Write, //
+        },
+        page::PAGE_SIZE,
+        prelude::*,
+        str::Formatter, //
+    };
+
+    /// A `struct kernel_param` for `arg`, with the operations of `P`.
+    fn kernel_param<P: ParamValue>(arg: &'static P) -> bindings::kernel_param {
+        bindings::kernel_param {
+            name: c"test".as_char_ptr(),
+            mod_: core::ptr::null_mut(),
+            ops: &super::super::param::Ops::<P>::OPS,
+            perm: 0o644,
+            level: -1,
+            flags: 0,
+            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+                arg: core::ptr::from_ref(arg).cast_mut().cast(),
+            },
+        }
+    }
+
+    #[test]
+    fn bool_without_value_means_yes() -> Result {
+        static B: BoolParam = BoolParam::new(false);
+        let kp = kernel_param(&B);
+        // `parse_args()` passes NULL for `name` without `=` only with this flag set.
+        assert_ne!(
+            super::super::param::Ops::<BoolParam>::OPS.flags & bindings::KERNEL_PARAM_OPS_FL_NOARG,
+            0
+        );
+        // SAFETY: `kp` is a valid `kernel_param` whose `arg` is a static `BoolParam`; NULL is
+        // what `insmod m.ko verbose` passes.
+        let ret = unsafe { set_param::<BoolParam>(core::ptr::null(), &kp) };
+        assert_eq!(ret, 0);
+        assert!(B.get());
+        // SAFETY: As above, with a NUL-terminated value.
+        let ret = unsafe { set_param::<BoolParam>(c"n".as_char_ptr(), &kp) };
+        assert_eq!(ret, 0);
+        assert!(!B.get());
+        Ok(())
+    }
+
+    /// A value longer than a page when shown.
+    struct Long;
+
+    impl ParamValue for Long {
+        fn set(&self, _arg: &[u8]) -> Result {
+            Err(EINVAL)
+        }
+
+        fn show(&self, f: &mut Formatter<'_>) -> fmt::Result {
+            for _ in 0..2 * PAGE_SIZE {
+                f.write_str("x")?;
+            }
+            Ok(())
+        }
+
+        fn expected(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("nothing")
+        }
+    }
+
+    #[test]
+    fn show_writes_less_than_a_page() -> Result {
+        static L: Long = Long;
+        let kp = kernel_param(&L);
+        let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        buf[PAGE_SIZE - 1] = 0xa5;
+        // SAFETY: `kp` is a valid `kernel_param` whose `arg` is a static `Long`; `buf` is valid
+        // for writes of `PAGE_SIZE` bytes, as sysfs gives `get`.
+        let n = unsafe { get_param::<Long>(buf.as_mut_ptr().cast(), &kp) };
+        assert_eq!(n as usize, PAGE_SIZE - 1);
+        assert_eq!(buf[PAGE_SIZE - 1], 0xa5);
+        assert_eq!(buf[PAGE_SIZE - 2], b'x');
+        Ok(())
+    }
+}

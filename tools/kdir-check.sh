@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Pre-flight of a kernel tree before the VM boots it: its .config must have every option
+# the VM and the job need. Fails at once, naming what is missing and how to set it.
+#
+# Usage: kdir-check.sh MODE [KDIR]
+#   MODE  the VM job: demo | demo-kthread | shell | bench | check | any tools/guest/<mode>.sh
+#   KDIR  default $KDIR, else the kernel of `make kernel`; if that is not built yet there is
+#         nothing to check (tools/kernel-build.sh checks that its fragment survived Kconfig).
+#
+# There is no fallback for a missing option: CONFIG_DEVPORT only serves the exit status, but
+# without it a run cannot tell a pass from a crash, so it is required like the others.
+source "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: kdir-check.sh MODE [KDIR]}
+kdir=${2:-${KDIR:-$(cat "$CACHE_DIR/current-kdir" 2>/dev/null || true)}}
+[[ -n $kdir ]] || exit 0
+[[ -f $kdir/.config ]] || die "KDIR=$kdir has no .config: it must be the build tree of a configured, built kernel"
+
+# What every VM job needs: "OPTION|why".
+NEEDS=(
+	"X86_64|the VM is qemu-system-x86_64 booting arch/x86/boot/bzImage"
+	"SERIAL_8250|the VM's only console is the 8250 serial port"
+	"SERIAL_8250_CONSOLE|console=ttyS0: the host reads the whole run from the serial console"
+	"PRINTK|the kernel log: every job shows or checks it"
+	"BLK_DEV_INITRD|the VM's root file system is an initramfs"
+	"BINFMT_ELF|busybox and the test programs are ELF binaries"
+	"BINFMT_SCRIPT|the guest's init and jobs are shell scripts"
+	"DEVTMPFS|the guest's init mounts devtmpfs on /dev (/dev/complete appears there)"
+	"PROC_FS|the guest's init mounts /proc; the jobs read /proc/<pid>/stat"
+	"SYSFS|the guest's init mounts /sys; the module parameters live there"
+	"DEVPORT|/dev/port: the guest writes its exit status to QEMU's isa-debug-exit port"
+	"RUST|the modules are Rust"
+	"MODULES|every job loads the modules"
+	"MODULE_UNLOAD|every job unloads the modules (rmmod)"
+)
+case $mode in
+demo | demo-kthread | shell) ;;
+bench)
+	NEEDS+=("FUTEX|the benchmark binary (Rust std) and its futex subject wait on futexes")
+	;;
+check)
+	NEEDS+=("KUNIT|the guest check runs the modules' KUnit suites at insmod")
+	# The kselftest's own list: tools/testing/selftests/complete_dev/config.
+	while IFS= read -r line; do
+		[[ $line =~ ^CONFIG_([A-Z0-9_]+)=y$ ]] || continue
+		[[ " ${NEEDS[*]%%|*} " == *" ${BASH_REMATCH[1]} "* ]] ||
+			NEEDS+=("${BASH_REMATCH[1]}|the kselftest needs it (userspace-test/config)")
+	done <"$TOP_DIR/userspace-test/config"
+	;;
+*) ;; # any other guest job: what every job needs
+esac
+
+missing=()
+for n in "${NEEDS[@]}"; do
+	opt=${n%%|*}
+	grep -qx "CONFIG_$opt=y" "$kdir/.config" || missing+=("$n")
+done
+((${#missing[@]} == 0)) && exit 0
+
+{
+	printf 'error: the kernel in KDIR=%s lacks what make %s needs:\n' "$kdir" "$mode"
+	for n in "${missing[@]}"; do
+		printf '  CONFIG_%-22s %s\n' "${n%%|*}=y" "${n#*|}"
+	done
+	printf 'Set them in that tree and rebuild it, then check they survived Kconfig:\n'
+	src=$kdir
+	[[ -e $kdir/source ]] && src=$(readlink -f "$kdir/source") # an O= build tree
+	printf '  %s/scripts/config --file %s/.config' "$src" "$kdir"
+	for n in "${missing[@]}"; do printf ' -e %s' "${n%%|*}"; done
+	printf '\n  make -C %s olddefconfig && make -C %s -j%s\n' "$kdir" "$kdir" "$(nproc)"
+	printf 'or leave KDIR unset to use the kernel of make kernel (tools/kernel.config).\n'
+} >&2
+exit 1

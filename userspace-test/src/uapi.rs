@@ -1,0 +1,1 @@
+../../uapi/complete_dev.rs
