@@ -173,10 +173,13 @@ pub struct Sleeper {
     pub stopped: bool,
     /// SIGINTs its handler has run.
     pub handled: u32,
-    /// A SIGINT its handler will run once the read returns (killable and uninterruptible waits).
+    /// A SIGINT queued until the read returns (killable and uninterruptible waits): its handler
+    /// runs then, or its default action kills.
     pub sigint_pending: bool,
     /// A fatal signal that kills it as soon as its (uninterruptible) wait ends.
     pub fatal: Option<i32>,
+    /// TIF_SIGPENDING is set while it sleeps in D (killable and uninterruptible waits).
+    pub sigpending: bool,
 }
 
 /// How a sleeper ends in an operation.
@@ -418,7 +421,7 @@ impl Model {
             Op::Sigkill(s) => self.sigkill(s, &mut p),
             Op::Stop(s) => self.stop(s, &mut p),
             Op::Cont(s) => self.cont(s, &mut p),
-            Op::StopCont(_) => {}
+            Op::StopCont(s) => self.stop_cont(s),
             Op::CompleteAll(f) => p.ret = Some(self.complete_all(f, &mut p)),
             Op::Reinit(f) => {
                 p.ret = Some(if !self.files[f].access.can_write() {
@@ -541,11 +544,13 @@ impl Model {
         if s.logs {
             p.lines.push((Who::Sleeper(s.id), Line::Awoken));
         }
-        let end = match s.fatal {
-            Some(sig) => End::Died(sig),
-            None => End::Read {
+        let end = match (s.fatal, s.sigint_pending, s.sigint) {
+            (Some(sig), _, _) => End::Died(sig),
+            // A queued SIGINT with the default action kills it on the way out of the read.
+            (None, true, OnSigint::Default) => End::Died(libc::SIGINT),
+            (None, pending, _) => End::Read {
                 res: Ok(()),
-                signals: s.handled + u32::from(s.sigint_pending),
+                signals: s.handled + u32::from(pending),
             },
         };
         p.ended.push((s.id, end));
@@ -600,6 +605,7 @@ impl Model {
             handled: 0,
             sigint_pending: false,
             fatal: None,
+            sigpending: false,
         };
         self.next_id += 1;
         self.enter_wait(s, p);
@@ -619,12 +625,26 @@ impl Model {
         let mode = self.params.wait_mode;
         let s = &mut self.sleepers[i];
         match (s.sigint, mode) {
-            (OnSigint::Default, WaitMode::Uninterruptible) => s.fatal = Some(libc::SIGINT),
-            (OnSigint::Default, _) => {
+            (_, WaitMode::Killable | WaitMode::Uninterruptible) => {
+                // `complete_signal` starts a group exit for a fatal signal only if the task
+                // "wants" it: not if TIF_SIGPENDING is already set (a SIGSTOP or a SIGINT earlier
+                // in this wait). Then the SIGINT just stays queued until the wait ends.
+                if s.sigint == OnSigint::Default && !s.sigpending && s.fatal.is_none() {
+                    s.fatal = Some(libc::SIGINT);
+                    if mode == WaitMode::Killable {
+                        let s = self.interrupted(i, p);
+                        p.ended.push((s.id, End::Died(libc::SIGINT)));
+                        return;
+                    }
+                } else if s.fatal.is_none() {
+                    s.sigint_pending = true;
+                }
+                s.sigpending = true;
+            }
+            (OnSigint::Default, WaitMode::Interruptible) => {
                 let s = self.interrupted(i, p);
                 p.ended.push((s.id, End::Died(libc::SIGINT)));
             }
-            (_, WaitMode::Killable | WaitMode::Uninterruptible) => s.sigint_pending = true,
             (OnSigint::Handler, WaitMode::Interruptible) => {
                 let mut s = self.interrupted(i, p);
                 s.handled += 1;
@@ -649,13 +669,20 @@ impl Model {
             let s = self.sleepers.remove(i);
             p.ended.push((s.id, End::Died(libc::SIGKILL)));
         } else if self.params.wait_mode == WaitMode::Uninterruptible {
-            // A SIGINT that was fatal already made the kill a SIGKILL group exit.
+            // A group exit already under way (a fatal SIGINT) drops the SIGKILL and keeps its
+            // exit code.
             s.fatal.get_or_insert(libc::SIGKILL);
+            s.sigpending = true;
         } else {
             let s = self.interrupted(i, p);
-            p.ended
-                .push((s.id, End::Died(s.fatal.unwrap_or(libc::SIGKILL))));
+            p.ended.push((s.id, End::Died(libc::SIGKILL)));
         }
+    }
+
+    /// SIGSTOP then SIGCONT to a killable or uninterruptible sleeper: the wait goes on, the stop
+    /// is flushed by the SIGCONT, but TIF_SIGPENDING stays set until the task runs.
+    fn stop_cont(&mut self, i: usize) {
+        self.sleepers[i].sigpending = true;
     }
 
     fn stop(&mut self, i: usize, p: &mut Prediction) {
@@ -855,6 +882,22 @@ mod tests {
         let p = m.step(&Op::Write(0, 1));
         assert_eq!(p.ended, vec![(0, End::Died(libc::SIGKILL))]);
         assert_eq!(m.status().reads_woken, 1);
+    }
+
+    #[test]
+    fn a_pending_signal_keeps_a_killable_sleeper_from_dying() {
+        let mut m = model(WaitMode::Killable, Timeout::None);
+        m.step(&Op::Open(Access::Write, false));
+        m.step(&Op::Spawn(OnSigint::Default));
+        m.step(&Op::Spawn(OnSigint::Default));
+        m.step(&Op::StopCont(1));
+        assert!(m.step(&Op::Sigint(1)).ended.is_empty());
+        let p = m.step(&Op::Sigint(0));
+        assert_eq!(p.ended, vec![(0, End::Died(libc::SIGINT))]);
+        let p = m.step(&Op::Write(0, 1));
+        assert_eq!(p.ended, vec![(1, End::Died(libc::SIGINT))]);
+        assert_eq!(m.status().reads_woken, 1);
+        assert_eq!(m.status().reads_interrupted, 1);
     }
 
     #[test]
