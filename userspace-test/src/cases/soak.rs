@@ -208,8 +208,19 @@ fn ops(ep: &Epoch, w: usize, f: &mut Files) -> Result<(), String> {
 
 /// `--soak-workers` threads, `--soak-ops` operations in all over [`EPOCHS`] epochs.
 pub fn soak(ctx: &Ctx) -> CaseResult {
+    let seed = super::model::seed(ctx.opts.seed);
+    run(ctx, seed).map_err(|e| match e {
+        crate::error::Fail::Fail(m) => crate::error::Fail::Fail(format!(
+            "{m}\nthe same operations again (the interleaving differs): \
+             complete_dev soak --seed {seed}"
+        )),
+        skip => skip,
+    })
+}
+
+/// The soak with `seed`.
+fn run(ctx: &Ctx, seed: u64) -> CaseResult {
     let o = &ctx.opts;
-    let seed = super::model::seed(o.seed);
     let workers = o.soak_workers.max(1);
     let per = (o.soak_ops as u64 / (EPOCHS * workers as u64)).max(1) as usize;
     println!("# soak: seed {seed}, {workers} workers, {EPOCHS} epochs of {per} operations each");
