@@ -134,10 +134,12 @@ impl Access {
         }
     }
 
+    /// Whether `read()` is allowed (FMODE_READ).
     fn can_read(self) -> bool {
         self != Self::Write
     }
 
+    /// Whether `write()` and the mutating ioctls are allowed (FMODE_WRITE).
     fn can_write(self) -> bool {
         self != Self::Read
     }
@@ -347,6 +349,7 @@ impl Model {
         }
     }
 
+    /// The `pending_max` in force.
     fn pending_max(&self) -> u64 {
         self.params
             .pending_max
@@ -454,6 +457,7 @@ impl Model {
         p
     }
 
+    /// `who` logs `line` if `verbose` is on now.
     fn log(&self, p: &mut Prediction, who: Who, line: Line) {
         if self.verbose {
             p.lines.push((who, line));
@@ -473,6 +477,7 @@ impl Model {
         }
     }
 
+    /// A `read()` (or with `nowait`, `preadv2(RWF_NOWAIT)`) of `len` on the parent's file `f`.
     fn parent_read(
         &mut self,
         f: usize,
@@ -514,6 +519,7 @@ impl Model {
         res
     }
 
+    /// A `write()` of `len` on file `f`: refused, banked, or waking the head of the queue.
     fn write(&mut self, f: usize, len: usize, p: &mut Prediction) -> Result<i64, i32> {
         if !self.files[f].access.can_write() {
             return Err(libc::EBADF);
@@ -556,6 +562,7 @@ impl Model {
         p.ended.push((s.id, end));
     }
 
+    /// `COMPLETE_ALL` on file `f`: every queued sleeper passes, and every later read.
     fn complete_all(&mut self, f: usize, p: &mut Prediction) -> Result<i64, i32> {
         if !self.files[f].access.can_write() {
             return Err(libc::EBADF);
@@ -595,6 +602,7 @@ impl Model {
         }
     }
 
+    /// A new reader with this SIGINT disposition makes its blocking read.
     fn spawn(&mut self, sigint: OnSigint, p: &mut Prediction) {
         let s = Sleeper {
             id: self.next_id,
@@ -621,6 +629,7 @@ impl Model {
         s
     }
 
+    /// SIGINT to the sleeper at `i`, as its disposition and the wait mode make it act.
     fn sigint(&mut self, i: usize, p: &mut Prediction) {
         let mode = self.params.wait_mode;
         let s = &mut self.sleepers[i];
@@ -663,6 +672,7 @@ impl Model {
         }
     }
 
+    /// SIGKILL to the sleeper at `i`.
     fn sigkill(&mut self, i: usize, p: &mut Prediction) {
         let s = &mut self.sleepers[i];
         if s.stopped {
@@ -685,6 +695,7 @@ impl Model {
         self.sleepers[i].sigpending = true;
     }
 
+    /// SIGSTOP to the sleeper at `i` (interruptible): the wait ends, the task stops.
     fn stop(&mut self, i: usize, p: &mut Prediction) {
         let mut s = self.interrupted(i, p);
         s.stopped = true;
@@ -693,6 +704,8 @@ impl Model {
         self.sleepers.insert(i, s);
     }
 
+    /// SIGCONT to the stopped sleeper at `i`: the read restarts at the tail of the queue, or
+    /// (timed waits) fails with EINTR.
     fn cont(&mut self, i: usize, p: &mut Prediction) {
         let mut s = self.sleepers.remove(i);
         s.stopped = false;

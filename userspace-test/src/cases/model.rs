@@ -30,7 +30,7 @@ use crate::uapi::{self, CompleteStatus};
 /// The writable parameter the `Verbose` operation writes.
 const VERBOSE: &str = "/sys/module/complete_dev/parameters/verbose";
 
-/// An ioctl command the driver does not know (`_IO(0xC9, 0x7f)`).
+/// An ioctl command the driver does not know (type 0xC9, number 0x7f, no direction or size).
 const UNKNOWN_IOCTL: u32 = (uapi::COMPLETE_IOC_MAGIC << 8) | 0x7f;
 
 /// What `init_test` needs and cannot be passed through the state machine traits.
@@ -61,13 +61,17 @@ pub struct Driver {
     model: Model,
     /// The parent's open files, in the model's order.
     files: Vec<OwnedFd>,
+    /// The forked sleepers and their report pipe.
     readers: Readers,
     /// Spawn number to pid, of every sleeper of this proptest case.
     pids: BTreeMap<u32, i32>,
+    /// The kernel log, for the driver's lines.
     kmsg: Kmsg,
     /// The last kernel log record already compared.
     seen: u64,
+    /// The test's own pid (its driver lines are [`Who::Parent`]).
     me: i32,
+    /// Where the module file is.
     env: Env,
     /// Bytes for writes (the largest length drawn).
     buf: Vec<u8>,
@@ -93,15 +97,18 @@ impl Driver {
         })
     }
 
+    /// The descriptor of the parent's file number `f`.
     fn raw(&self, f: usize) -> i32 {
         self.files[f].as_raw_fd()
     }
 
+    /// The pid of the sleeper with spawn number `id` (0 if there is none).
     fn pid_of(&self, id: u32) -> i32 {
         self.pids.get(&id).copied().unwrap_or(0)
     }
 
     /// Runs `op` on the driver; the system call's result where there is one.
+    ///
     /// `pre` is the model before the operation: sleeper operations name the sleeper by its place
     /// there, and a spawn takes its next spawn number.
     fn exec(&mut self, op: &Op, pre: &Model) -> CaseResult<Option<Result<i64, i32>>> {
@@ -270,6 +277,7 @@ impl Driver {
         Ok(())
     }
 
+    /// Reaps sleeper `id` and fails unless it ended as `want`.
     fn reap(&mut self, pid: i32, id: u32, want: Exit) -> CaseResult {
         let got = self.readers.reap(pid, WAIT)?;
         crate::ensure!(
@@ -279,6 +287,7 @@ impl Driver {
         Ok(())
     }
 
+    /// `sleeper N (pid P)`, or `unknown pid P`.
     fn who(&self, pid: i32) -> String {
         match self.pids.iter().find(|(_, &p)| p == pid) {
             Some((id, _)) => format!("sleeper {id} (pid {pid})"),
@@ -391,6 +400,7 @@ fn line_matches(l: &Line, e: &Event) -> bool {
     }
 }
 
+/// What the model expected of the sleepers in `p`, in words.
 fn expected_wakes(p: &Prediction) -> String {
     match (p.woken, p.ended.is_empty()) {
         (Some(id), _) => format!("sleeper {id}, the head of the FIFO, to be woken"),
@@ -473,6 +483,7 @@ impl StateMachineTest for DriverTest {
     }
 }
 
+/// A system call's result in words: the value or the errno's name.
 fn show(r: Option<Result<i64, i32>>) -> String {
     match r {
         None => "nothing".into(),

@@ -61,6 +61,7 @@ struct Counts {
 }
 
 impl Counts {
+    /// Adds `o` to these counts.
     fn add(&mut self, o: &Counts) {
         self.reads += o.reads;
         self.reads_ok += o.reads_ok;
@@ -87,17 +88,20 @@ fn rng(seed: u64, e: u64, w: usize) -> TestRng {
     TestRng::from_seed(RngAlgorithm::ChaCha, &b)
 }
 
+/// `ioctl(fd, cmd, arg)`.
 fn ioctl(fd: i32, cmd: u32, arg: usize) -> Result<i32, Errno> {
     // SAFETY: the commands used here take no argument or one the caller owns.
     sys::cvt(unsafe { libc::ioctl(fd, cmd as libc::c_ulong, arg) })
 }
 
+/// `COMPLETE_IOC_STATUS` on `fd`.
 fn status(fd: i32) -> CaseResult<CompleteStatus> {
     let mut words = [0u64; 8];
     ioctl(fd, uapi::COMPLETE_IOC_STATUS, words.as_mut_ptr() as usize).ctx("ioctl(STATUS)")?;
     Ok(CompleteStatus::from_words(words))
 }
 
+/// The calling thread's id.
 fn gettid() -> i32 {
     // SAFETY: cannot fail.
     unsafe { libc::gettid() }
