@@ -48,6 +48,7 @@ clean:
 	@source tools/lib.sh; if [[ -n "$(KDIR)" || -f $$CACHE_DIR/current-kdir ]]; then \
 		$(MAKE) -C "$$(kdir)" M=$(CURDIR) clean >/dev/null; fi
 	rm -rf $(BUILD_DIR) userspace-test/target userspace-test/complete_dev bench/target rust-project.json
+	rm -rf tools/timeline/target
 
 rust-analyzer: modules
 	@$(MAKE) -C "$$(source tools/lib.sh && kdir)" M=$(CURDIR) rust-analyzer

@@ -23,7 +23,7 @@ check() {
 }
 
 kernel_rs() {
-	git -C "$TOP_DIR" ls-files '*.rs' | grep -vE '^(userspace-test|bench)/' | sed "s|^|$TOP_DIR/|"
+	git -C "$TOP_DIR" ls-files '*.rs' | grep -vE '^(userspace-test|bench|tools)/' | sed "s|^|$TOP_DIR/|"
 }
 
 # A KDIR that cannot run the VM check fails now, not after the build.
@@ -48,7 +48,7 @@ fi
 mapfile -t kernel_rs_files < <(kernel_rs)
 check "rustfmt (kernel Rust)" rustfmt --check --edition 2021 "${kernel_rs_files[@]}"
 # cargo runs in the crate's directory: that is where it reads .cargo/config.toml.
-for crate in userspace-test bench; do
+for crate in userspace-test bench tools/timeline; do
 	check "cargo fmt ($crate)" cargo fmt --manifest-path "$TOP_DIR/$crate/Cargo.toml" --check
 	check "cargo clippy -D warnings ($crate)" \
 		quiet env -C "$TOP_DIR/$crate" cargo clippy --locked --all-targets -- -D warnings
@@ -60,6 +60,7 @@ check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh
 check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \
 	"$TOOLS_DIR/tests/kdir-check.sh"
 check "supported kernels: declaration, series selection, build refusals" "$TOOLS_DIR/kernel-series-test.sh"
+check "cargo test (tools/timeline, host unit tests)" quiet env -C "$TOP_DIR/tools/timeline" cargo test --locked
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 check "module build without KUnit suites (COMPLETE_DEV_KUNIT=n), CLIPPY=1 W=1, no warnings" \
@@ -73,6 +74,8 @@ check "kselftest: userspace-test/ copied into a kernel tree, built + installed b
 vmlog=$BUILD_DIR/logs/check-$(date +%Y%m%d-%H%M%S).log
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
 	check "VM: KUnit + kselftest + smoke, clean kernel log" env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check
+	check "make demo: the driver's story, the timeline picture names every pid" "$TOOLS_DIR/demo-check.sh"
+	check "make shell through tmux: cat, echo, the driver's lines live, exit 0" "$TOOLS_DIR/shell-check.sh"
 else
 	echo "skipping the VM run: the build failed" >&2
 	failed=$((failed + 1))

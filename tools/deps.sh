@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 PKGS=(flex bison bc make gcc libc6-dev libelf-dev libssl-dev cpio xz-utils
 	busybox-static kmod qemu-system-x86 "libclang-$LLVM_VERSION-dev"
-	python3 ca-certificates rsync fonts-dejavu-core shellcheck)
+	python3 ca-certificates rsync fonts-dejavu-core shellcheck tmux)
 
 manual_help() {
 	cat >&2 <<MSG

@@ -61,7 +61,8 @@ if [[ $mode == shell ]]; then
 	accel=$ACCEL
 	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
 	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
-	mapfile -t args < <(qemu_args "$accel" "$@")
+	# loglevel=4: only kernel errors on the console while it boots.
+	mapfile -t args < <(qemu_args "$accel" loglevel=4 "$@")
 	rc=0
 	qemu-system-x86_64 "${args[@]}" -nographic || rc=$?
 	# 3 is the guest's "exit status 0" through isa-debug-exit; 0 is Ctrl-A X.
@@ -88,11 +89,13 @@ boot() {
 }
 
 # show: stream the console to the terminal while QEMU runs, hiding the
-# kernel log dump (it is in the log file) unless V=1.
+# kernel log dump and the kernel's own console lines (boot messages,
+# clocksource notices) unless they report an error; all of it is in the log
+# file, and V=1 shows it all.
 show() {
-	tail -n +1 -f --pid="$qpid" "$log" 2>/dev/null | awk -v v="$V" '
+	tail -n +1 -f --pid="$qpid" "$log" 2>/dev/null | awk -v v="$V" -v bad="$(_log_ere '/^[^#!]/p')" '
 		/^--- guest kernel log ---/ { hide = (v != 1) }
-		!hide { print; fflush() }
+		!hide && (v == 1 || !/^\[ *[0-9]+\.[0-9]+\] / || $0 ~ bad) { print; fflush() }
 		/^--- end of guest kernel log ---/ { hide = 0 }'
 }
 
@@ -168,3 +171,6 @@ if ((fail)); then
 	exit 1
 fi
 echo "==> VM job '$mode': passed (log clean)" >&2
+case $mode in
+demo | demo-kthread) "$TOOLS_DIR/timeline.sh" "$log" "$BUILD_DIR/$mode-timeline" ;;
+esac

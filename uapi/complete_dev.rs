@@ -21,9 +21,9 @@ pub const COMPLETE_IOC_NR_REINIT: u32 = 2;
 /// Command number of [`COMPLETE_IOC_STATUS`].
 pub const COMPLETE_IOC_NR_STATUS: u32 = 3;
 
-/// The `_IOC` layout of the architectures that use their own (`arch/*/include/uapi/asm/ioctl.h`;
-/// alpha too, which Rust does not target).
-#[cfg(any(
+/// Whether this architecture has its own `_IOC` layout (`arch/*/include/uapi/asm/ioctl.h` of
+/// mips, powerpc and sparc; alpha too, which Rust does not target) rather than asm-generic's.
+const IOC_OWN_LAYOUT: bool = cfg!(any(
     target_arch = "mips",
     target_arch = "mips32r6",
     target_arch = "mips64",
@@ -32,28 +32,18 @@ pub const COMPLETE_IOC_NR_STATUS: u32 = 3;
     target_arch = "powerpc64",
     target_arch = "sparc",
     target_arch = "sparc64"
-))]
-mod ioc {
-    pub(super) const NONE: u32 = 1;
-    pub(super) const READ: u32 = 2;
-    pub(super) const SIZEBITS: u32 = 13;
-}
+));
 
-/// The asm-generic `_IOC` layout (x86, arm, arm64, riscv, loongarch, s390, ...).
-#[cfg(not(any(
-    target_arch = "mips",
-    target_arch = "mips32r6",
-    target_arch = "mips64",
-    target_arch = "mips64r6",
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-)))]
+/// The `_IOC` fields that differ between the layouts.
 mod ioc {
-    pub(super) const NONE: u32 = 0;
+    use super::IOC_OWN_LAYOUT;
+
+    /// `_IOC_NONE`.
+    pub(super) const NONE: u32 = if IOC_OWN_LAYOUT { 1 } else { 0 };
+    /// `_IOC_READ`.
     pub(super) const READ: u32 = 2;
-    pub(super) const SIZEBITS: u32 = 14;
+    /// `_IOC_SIZEBITS`.
+    pub(super) const SIZEBITS: u32 = if IOC_OWN_LAYOUT { 13 } else { 14 };
 }
 
 /// C `_IOC(dir, COMPLETE_IOC_MAGIC, nr, size)`: nr in bits 0-7, type in 8-15, size from bit 16,
