@@ -53,7 +53,7 @@ struct Cli {
     #[arg(long, env = "COMPLETE_TEST_SEED")]
     seed: Option<u64>,
     /// Proptest cases of the model case (each on a freshly loaded module).
-    #[arg(long, env = "COMPLETE_MODEL_CASES", default_value_t = 45)]
+    #[arg(long, env = "COMPLETE_MODEL_CASES", default_value_t = 36)]
     model_cases: u32,
     /// Most operations in one model case.
     #[arg(long, env = "COMPLETE_MODEL_OPS", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=100_000))]
