@@ -76,6 +76,8 @@ pub enum Event {
     CompleteAll,
     /// `process P (C) reinit`
     Reinit,
+    /// `process P (C) refused a write: too many pending completions`
+    Refused,
 }
 
 /// A driver line about one task.
@@ -104,11 +106,15 @@ pub fn parse_driver(msg: &str) -> Option<DriverLine> {
     let (pid_s, tail) = r.split_once(' ')?;
     let pid = pid_s.parse().ok()?;
     let tail = tail.strip_prefix('(')?;
-    const FIXED: [(&str, Event); 4] = [
+    const FIXED: [(&str, Event); 5] = [
         (") going to sleep", Event::Sleep),
         (") awakening the readers...", Event::Awakening),
         (") completing all", Event::CompleteAll),
         (") reinit", Event::Reinit),
+        (
+            ") refused a write: too many pending completions",
+            Event::Refused,
+        ),
     ];
     for (suffix, event) in FIXED {
         if let Some(comm) = tail.strip_suffix(suffix) {
@@ -372,6 +378,10 @@ mod tests {
         assert_eq!(
             d("complete_dev: process 5 (x) reinit"),
             Some((5, "x".into(), Event::Reinit))
+        );
+        assert_eq!(
+            d("complete_dev: process 5 (x) refused a write: too many pending completions"),
+            Some((5, "x".into(), Event::Refused))
         );
         assert_eq!(d("complete_dev: loaded: /dev/complete, wait_mode=x"), None);
         assert_eq!(d("other: process 1 (a) going to sleep"), None);

@@ -12,6 +12,7 @@ mod cases;
 mod error;
 mod kmsg;
 mod ktap;
+mod model;
 mod module;
 mod readers;
 mod sys;
@@ -47,6 +48,25 @@ struct Cli {
     /// The module file to load.
     #[arg(long, default_value = "/modules/complete_dev.ko")]
     module: std::path::PathBuf,
+    /// Seed of the model and soak cases (default: from the clock, printed); a failure prints
+    /// the seed that replays it: `complete_dev model --seed S --model-cases 1`.
+    #[arg(long, env = "COMPLETE_TEST_SEED")]
+    seed: Option<u64>,
+    /// Proptest cases of the model case (each on a freshly loaded module).
+    #[arg(long, env = "COMPLETE_MODEL_CASES", default_value_t = 36)]
+    model_cases: u32,
+    /// Most operations in one model case.
+    #[arg(long, env = "COMPLETE_MODEL_OPS", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    model_ops: u32,
+    /// Most shrink steps after a model failure.
+    #[arg(long, env = "COMPLETE_MODEL_SHRINK", default_value_t = 2000)]
+    model_shrink: u32,
+    /// Worker threads of the soak case.
+    #[arg(long, env = "COMPLETE_SOAK_WORKERS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=256))]
+    soak_workers: u32,
+    /// Operations of the soak case in all.
+    #[arg(long, env = "COMPLETE_SOAK_OPS", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    soak_ops: u32,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +96,12 @@ fn main() -> ExitCode {
         writes: cli.writes as usize,
         verbose: cli.verbose,
         module: cli.module,
+        seed: cli.seed,
+        model_cases: cli.model_cases,
+        model_ops: cli.model_ops as usize,
+        model_shrink: cli.model_shrink,
+        soak_workers: cli.soak_workers as usize,
+        soak_ops: cli.soak_ops as usize,
     };
 
     let mut ktap = Ktap::new(std::io::stdout());

@@ -19,8 +19,10 @@ mod ioctl;
 mod kthread;
 mod lifecycle;
 mod limits;
+mod model;
 mod order;
 mod signals;
+mod soak;
 mod stress;
 mod timeout;
 
@@ -88,6 +90,8 @@ pub const CASES: &[Case] = &[
     case("kthread_onstack", None, kthread::kthread_onstack),
     case("kthread_repeat", None, kthread::kthread_repeat),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
+    case("model", None, model::model),
+    case("soak", Some("verbose=0"), soak::soak),
     case("fault_injection", None, faults::fault_injection),
     case("kmsg_clean", None, lifecycle::kmsg_clean),
 ];
@@ -109,6 +113,18 @@ pub struct Opts {
     pub verbose: bool,
     /// The module file.
     pub module: PathBuf,
+    /// Seed of `model` and `soak` (`None`: from the clock).
+    pub seed: Option<u64>,
+    /// Proptest cases of `model`.
+    pub model_cases: u32,
+    /// Most operations in one `model` case.
+    pub model_ops: usize,
+    /// Most shrink steps of a failing `model` case.
+    pub model_shrink: u32,
+    /// Worker threads of `soak`.
+    pub soak_workers: usize,
+    /// Operations of `soak` in all.
+    pub soak_ops: usize,
 }
 
 /// What every case gets.
