@@ -5,7 +5,7 @@ use std::fmt::Display;
 
 /// Why a case did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fail {
+pub enum CaseError {
     /// The case ran and found the driver wrong (or could not do its job).
     Fail(String),
     /// The case cannot run here; the reason says why (the runner itself skips everything when
@@ -14,11 +14,11 @@ pub enum Fail {
 }
 
 /// What every case and helper returns.
-pub type CaseResult<T = ()> = Result<T, Fail>;
+pub type CaseResult<T = ()> = Result<T, CaseError>;
 
-impl From<String> for Fail {
+impl From<String> for CaseError {
     fn from(s: String) -> Self {
-        Fail::Fail(s)
+        CaseError::Fail(s)
     }
 }
 
@@ -32,11 +32,11 @@ pub trait Context<T> {
 
 impl<T, E: Display> Context<T> for Result<T, E> {
     fn ctx(self, what: impl Display) -> CaseResult<T> {
-        self.map_err(|e| Fail::Fail(format!("{what}: {e}")))
+        self.map_err(|e| CaseError::Fail(format!("{what}: {e}")))
     }
 
     fn with_ctx<D: Display>(self, what: impl FnOnce() -> D) -> CaseResult<T> {
-        self.map_err(|e| Fail::Fail(format!("{}: {e}", what())))
+        self.map_err(|e| CaseError::Fail(format!("{}: {e}", what())))
     }
 }
 
@@ -44,7 +44,7 @@ impl<T, E: Display> Context<T> for Result<T, E> {
 #[macro_export]
 macro_rules! bail {
     ($($arg:tt)*) => {
-        return Err($crate::error::Fail::Fail(format!($($arg)*)))
+        return Err($crate::error::CaseError::Fail(format!($($arg)*)))
     };
 }
 

@@ -21,7 +21,7 @@ mod sys;
 mod uapi;
 
 use cases::{Case, Ctx, Opts, CASES};
-use error::Fail;
+use error::CaseError;
 use ktap::{Ktap, Outcome};
 
 /// The kselftest of /dev/complete (complete_dev.ko). Prints KTAP; exit 0 pass, 1 fail, 4 skip.
@@ -135,7 +135,9 @@ fn setup(opts: &Opts) -> Result<kmsg::Kmsg, String> {
     let kmsg = kmsg::Kmsg::open().map_err(|e| format!("cannot open /dev/kmsg: {e}"))?;
     // A module left loaded by an earlier run would carry its counters into ours.
     module::unload_settled().map_err(|e| match e {
-        Fail::Fail(s) | Fail::Skip(s) => format!("cannot unload a loaded complete_dev: {s}"),
+        CaseError::Fail(s) | CaseError::Skip(s) => {
+            format!("cannot unload a loaded complete_dev: {s}")
+        }
     })?;
     Ok(kmsg)
 }
@@ -165,8 +167,8 @@ fn run_case(ctx: &Ctx, case: &Case, ktap: &mut Ktap<std::io::Stdout>) -> Outcome
     }
     match res {
         Ok(()) => Outcome::Pass,
-        Err(Fail::Fail(s)) => Outcome::Fail(s),
-        Err(Fail::Skip(s)) => Outcome::Skip(s),
+        Err(CaseError::Fail(s)) => Outcome::Fail(s),
+        Err(CaseError::Skip(s)) => Outcome::Skip(s),
     }
 }
 
@@ -178,13 +180,13 @@ fn guarded(ctx: &Ctx, case: &Case) -> error::CaseResult {
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
-        Err(Fail::Fail(format!("panicked: {msg}")))
+        Err(CaseError::Fail(format!("panicked: {msg}")))
     })
 }
 
-fn prefix(e: Fail, what: &str) -> Fail {
+fn prefix(e: CaseError, what: &str) -> CaseError {
     match e {
-        Fail::Fail(s) => Fail::Fail(format!("{what}: {s}")),
-        Fail::Skip(s) => Fail::Skip(s),
+        CaseError::Fail(s) => CaseError::Fail(format!("{what}: {s}")),
+        CaseError::Skip(s) => CaseError::Skip(s),
     }
 }

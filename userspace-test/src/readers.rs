@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use crate::error::{CaseResult, Context, Fail};
+use crate::error::{CaseError, CaseResult, Context};
 use crate::sys::{self, Exit};
 
 /// What a reader does about `SIGINT`.
@@ -215,7 +215,7 @@ impl Readers {
                 let line: Vec<u8> = self.partial.drain(..=nl).collect();
                 let text = String::from_utf8_lossy(&line);
                 let r = Report::parse(&text)
-                    .ok_or_else(|| Fail::Fail(format!("malformed reader report {text:?}")))?;
+                    .ok_or_else(|| CaseError::Fail(format!("malformed reader report {text:?}")))?;
                 self.queue.push_back(r);
             }
             if self.queue.is_empty() && Instant::now() >= end {
@@ -228,12 +228,12 @@ impl Readers {
     pub fn report_from(&mut self, pid: i32, timeout: Duration, why: &str) -> CaseResult<Report> {
         match self.next_report(timeout)? {
             Some(r) if r.pid == pid => Ok(r),
-            Some(r) => Err(Fail::Fail(format!(
+            Some(r) => Err(CaseError::Fail(format!(
                 "{why}: expected reader {pid} to return first, but reader {} did ({})",
                 r.pid,
                 r.outcome()
             ))),
-            None => Err(Fail::Fail(format!(
+            None => Err(CaseError::Fail(format!(
                 "{why}: reader {pid} did not return within {timeout:?} (state {})",
                 sys::proc_state(pid).map_or_else(|e| e, String::from)
             ))),
@@ -256,7 +256,7 @@ impl Readers {
     pub fn reap(&mut self, pid: i32, timeout: Duration) -> CaseResult<Exit> {
         let st = sys::wait_exit(pid, timeout).with_ctx(|| format!("waitpid({pid})"))?;
         let st = st.ok_or_else(|| {
-            Fail::Fail(format!(
+            CaseError::Fail(format!(
                 "reader {pid} did not exit within {timeout:?} (state {})",
                 sys::proc_state(pid).map_or_else(|e| e, String::from)
             ))
@@ -269,7 +269,7 @@ impl Readers {
     pub fn reap_ok(&mut self, pid: i32, timeout: Duration) -> CaseResult {
         match self.reap(pid, timeout)? {
             Exit::Code(0) => Ok(()),
-            other => Err(Fail::Fail(format!(
+            other => Err(CaseError::Fail(format!(
                 "reader {pid} ended with {other:?}, expected exit code 0"
             ))),
         }

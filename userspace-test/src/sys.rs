@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::error::{CaseResult, Fail};
+use crate::error::{CaseError, CaseResult};
 use crate::uapi::{self, CompleteStatus};
 
 /// The device node of the driver.
@@ -454,7 +454,7 @@ pub fn poll_until(
             Err(state) => state,
         };
         if Instant::now() >= end {
-            return Err(Fail::Fail(format!(
+            return Err(CaseError::Fail(format!(
                 "timed out after {timeout:?} waiting for {what}: {last}"
             )));
         }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::{Ctx, WAIT};
-use crate::error::{CaseResult, Context, Fail};
+use crate::error::{CaseError, CaseResult, Context};
 use crate::kmsg::{self, Record};
 use crate::module;
 use crate::sys::{self, Errno};
@@ -212,7 +212,7 @@ fn one_variant(ctx: &Ctx, variant: &str) -> CaseResult {
         .find_map(|l| l.strip_prefix("ckt_waiter: stopping after "))
         .and_then(|r| r.strip_suffix(" wake-ups"))
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| Fail::Fail(format!("unparsable waiter stop line in {lines:?}")))?;
+        .ok_or_else(|| CaseError::Fail(format!("unparsable waiter stop line in {lines:?}")))?;
     ensure!(
         wakes >= WAKES,
         "the waiter reports {wakes} wake-ups, expected >= {WAKES}"
@@ -224,7 +224,10 @@ fn one_variant(ctx: &Ctx, variant: &str) -> CaseResult {
 fn module_file(ctx: &Ctx) -> CaseResult<PathBuf> {
     let ko = ctx.opts.module.with_file_name(format!("{NAME}.ko"));
     if !ko.is_file() {
-        return Err(Fail::Skip(format!("no module file at {}", ko.display())));
+        return Err(CaseError::Skip(format!(
+            "no module file at {}",
+            ko.display()
+        )));
     }
     Ok(ko)
 }

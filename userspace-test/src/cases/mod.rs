@@ -283,7 +283,7 @@ pub fn zero() -> CompleteStatus {
 /// Prefixes a failure of `r` with `what` (e.g. the sub-step of a case).
 pub fn within<T>(what: &str, r: CaseResult<T>) -> CaseResult<T> {
     r.map_err(|e| match e {
-        crate::error::Fail::Fail(s) => crate::error::Fail::Fail(format!("{what}: {s}")),
+        crate::error::CaseError::Fail(s) => crate::error::CaseError::Fail(format!("{what}: {s}")),
         skip => skip,
     })
 }

@@ -19,7 +19,7 @@ use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 
 use super::{Ctx, WAIT};
-use crate::error::{CaseResult, Fail};
+use crate::error::{CaseError, CaseResult};
 use crate::kmsg::{Event, Kmsg};
 use crate::model::{End, Line, Model, Op, Prediction, Reference, Who};
 use crate::module;
@@ -51,7 +51,7 @@ fn fail(msg: String) -> ! {
 /// Unwraps a case result inside the state machine, failing the proptest case on error.
 fn or_fail<T>(r: CaseResult<T>) -> T {
     r.unwrap_or_else(|e| match e {
-        Fail::Fail(s) | Fail::Skip(s) => fail(s),
+        CaseError::Fail(s) | CaseError::Skip(s) => fail(s),
     })
 }
 
@@ -114,14 +114,15 @@ impl Driver {
     fn exec(&mut self, op: &Op, pre: &Model) -> CaseResult<Option<Result<i64, i32>>> {
         let sleeper = |i: usize| self.pid_of(pre.sleepers.get(i).map_or(u32::MAX, |s| s.id));
         let kill = |pid: i32, sig: i32| {
-            sys::kill(pid, sig).map_err(|e| Fail::Fail(format!("kill({pid}, {sig}): {e}")))
+            sys::kill(pid, sig).map_err(|e| CaseError::Fail(format!("kill({pid}, {sig}): {e}")))
         };
         let r = |v: Result<i64, Errno>| Some(v.map_err(|e| e.0));
         Ok(match *op {
             Op::Open(access, nb) => {
                 let flags = access.flags() | if nb { libc::O_NONBLOCK } else { 0 };
-                let fd = sys::open(sys::DEV_PATH, flags)
-                    .map_err(|e| Fail::Fail(format!("open(/dev/complete, {access:?}): {e}")))?;
+                let fd = sys::open(sys::DEV_PATH, flags).map_err(|e| {
+                    CaseError::Fail(format!("open(/dev/complete, {access:?}): {e}"))
+                })?;
                 self.files.push(fd);
                 Some(Ok(0))
             }
@@ -310,7 +311,7 @@ impl Driver {
         }
         let probe = or_fail(
             sys::open(sys::DEV_PATH, libc::O_RDONLY)
-                .map_err(|e| Fail::Fail(format!("open for STATUS: {e}"))),
+                .map_err(|e| CaseError::Fail(format!("open for STATUS: {e}"))),
         );
         let check = || -> CaseResult<Result<(), String>> {
             let got = status(probe.as_raw_fd()).map_err(|e| format!("STATUS: {e}"))?;
@@ -328,7 +329,7 @@ impl Driver {
         // Sleepers that return report after the driver counted them, so STATUS is final once
         // their reports are in; only a sleeper going to sleep or stopping needs waiting for.
         if waits.is_empty() {
-            check()?.map_err(Fail::Fail)?;
+            check()?.map_err(CaseError::Fail)?;
         } else {
             sys::poll_until(WAIT, "STATUS and sleepers as the model predicts", check)?;
         }

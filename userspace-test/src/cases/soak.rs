@@ -214,7 +214,7 @@ fn ops(ep: &Epoch, w: usize, f: &mut Files) -> Result<(), String> {
 pub fn soak(ctx: &Ctx) -> CaseResult {
     let seed = super::model::seed(ctx.opts.seed);
     run(ctx, seed).map_err(|e| match e {
-        crate::error::Fail::Fail(m) => crate::error::Fail::Fail(format!(
+        crate::error::CaseError::Fail(m) => crate::error::CaseError::Fail(format!(
             "{m}\nthe same operations again (the interleaving differs): \
              complete_dev soak --seed {seed}"
         )),
