@@ -17,6 +17,7 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 [[ -f $KDIR/rust/libkernel.rmeta || -f $KDIR/rust/kernel.o ]] ||
 	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
 
+kbuild_env "$KDIR"
 extra=()
 if [[ ${STRICT:-0} == 1 ]]; then
 	extra=(CLIPPY=1 W=1)
