@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT
 
 .PHONY: all modules deps kernel userspace demo demo-kthread shell check bench clean rust-analyzer
 
@@ -32,7 +32,7 @@ demo-kthread: modules
 shell: modules
 	@tools/vm-run.sh shell
 
-bench: modules
+bench:
 	@tools/bench.sh
 
 check:
@@ -44,4 +44,4 @@ clean:
 	rm -rf $(BUILD_DIR) userspace-test/target userspace-test/selftest/complete_test bench/target rust-project.json
 
 rust-analyzer: modules
-	@$(MAKE) -C "$$(source tools/lib.sh && kdir)" M=$(CURDIR) rust-analyzer
+	@source tools/lib.sh && k=$$(kdir) && kbuild_env "$$k" && $(MAKE) -C "$$k" M=$(CURDIR) rust-analyzer
