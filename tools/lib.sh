@@ -96,7 +96,7 @@ kdir() {
 		printf '%s\n' "$KDIR"
 	elif [[ -n ${TOOLCHAIN:-}${KVARIANT:-} ]]; then
 		cat "$CACHE_DIR/kdir-$(toolchain)-${KVARIANT:-debug}" 2>/dev/null ||
-			die "no ${KVARIANT:-debug} kernel built with $(toolchain) yet: run 'make kernel TOOLCHAIN=${TOOLCHAIN:-} KVARIANT=${KVARIANT:-}' first"
+			die "no ${KVARIANT:-debug} kernel built with $(toolchain) yet: run 'make kernel${TOOLCHAIN:+ TOOLCHAIN=$TOOLCHAIN}${KVARIANT:+ KVARIANT=$KVARIANT}' first"
 	else
 		cat "$CACHE_DIR/current-kdir" 2>/dev/null ||
 			die "no kernel built yet: run 'make kernel' first"
