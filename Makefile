@@ -6,7 +6,7 @@
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT
 
 .PHONY: all modules deps kernel userspace demo demo-kthread shell check bench clean rust-analyzer
 
@@ -33,7 +33,7 @@ demo-kthread: kdir-check-demo-kthread modules
 shell: kdir-check-shell modules
 	@tools/vm-run.sh shell
 
-bench: kdir-check-bench modules
+bench: kdir-check-bench
 	@tools/bench.sh
 
 check:
@@ -51,4 +51,4 @@ clean:
 	rm -rf tools/timeline/target
 
 rust-analyzer: modules
-	@$(MAKE) -C "$$(source tools/lib.sh && kdir)" M=$(CURDIR) rust-analyzer
+	@source tools/lib.sh && k=$$(kdir) && kbuild_env "$$k" && $(MAKE) -C "$$k" M=$(CURDIR) rust-analyzer

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make bench`: the Rust driver against a C baseline (bench/ref), a futex
-# wait/wake pair (the floor) and a pipe, in one VM boot.
+# `make bench`: the Rust driver against its C twin (bench/ref/complete_ref.c,
+# the same features), the bare LDD3 logic in C (bench/ref/complete_ldd.c), a
+# futex wait/wake pair (the floor) and a pipe, in one VM boot.
 #
-# Builds the modules (unless make already did) and the static complete_bench
-# binary (bench/), boots the VM under TCG with one vCPU and
+# Boots the performance kernel (KVARIANT=perf: tools/kernel.config with lock
+# debugging off, see tools/kernel-perf.config), built and cached next to the
+# test kernel without changing the default one. Builds the three modules
+# against it, each with its own out-of-tree build of a copy of its sources in
+# $BUILD_DIR/bench-modules (the product's build never sees bench/ref), and the
+# static complete_bench
+# binary (bench/); boots the VM under TCG with one vCPU and
 # `-icount shift=0,sleep=off` (guest time counts instructions, so the runs
 # repeat almost exactly), takes the JSON off the console, prints the table and
 # draws the PNG on the host.
 #
 # Environment:
+#   KVARIANT     the kernel variant (default perf; debug = the test kernel)
+#   TOOLCHAIN    llvm | gcc (default: as tools/deps.sh found, see README)
+#   KDIR         bench against this kernel build tree instead
 #   BENCH_JSON   where the JSON goes (default $BUILD_DIR/bench.json)
 #   BENCH_PNG    where the PNG goes (default $BUILD_DIR/bench.png)
 #   BENCH_ROUNDS, BENCH_SAMPLES (per subject and round), BENCH_LOG_SAMPLES,
@@ -22,10 +31,37 @@ BENCH_JSON=${BENCH_JSON:-$BUILD_DIR/bench.json}
 BENCH_PNG=${BENCH_PNG:-$BUILD_DIR/bench.png}
 BENCH_FONT=${BENCH_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
 
-# `make bench` has built the modules already (bench: modules).
-[[ -n ${MAKELEVEL:-} ]] || "$TOOLS_DIR/module-build.sh"
-[[ -f $TOP_DIR/complete_dev.ko && -f $TOP_DIR/bench/ref/complete_ref.ko ]] ||
-	die "complete_dev.ko or bench/ref/complete_ref.ko missing: is 'obj-m += bench/ref/' in Kbuild?"
+"$TOOLS_DIR/deps.sh"
+if [[ -n ${KDIR:-} ]]; then
+	variant=KDIR
+else
+	variant=${KVARIANT:-perf}
+	KDIR=$(KVARIANT=$variant "$TOOLS_DIR/kernel-build.sh")
+	export KDIR
+fi
+kbuild_env "$KDIR"
+tc=gcc
+[[ -n ${LLVM:-} ]] && tc=llvm$LLVM
+mods=$BUILD_DIR/bench-modules
+step "building complete_dev, complete_ref and complete_ldd against $KDIR"
+rm -rf "$mods"
+mkdir -p "$mods/ko"
+# Out-of-tree builds of copies of the sources (kbuild's MO= refuses a source
+# tree that a plain `make` has built in), so the clone's build is untouched.
+sources() {
+	rsync -a --prune-empty-dirs --exclude=/build/ --exclude=target/ --exclude=.git \
+		--exclude=/bench/ --exclude=/userspace-test/ --include='*/' \
+		--include=Kbuild --include='*.rs' --include='*.[ch]' --exclude='*' "$1/" "$2/"
+}
+sources "$TOP_DIR" "$mods/dev"
+sources "$TOP_DIR/bench/ref" "$mods/ref"
+quiet make -C "$KDIR" M="$mods/dev" modules ||
+	die "building complete_dev for the benchmark failed (rerun with V=1)"
+quiet make -C "$KDIR" M="$mods/ref" modules ||
+	die "building the C baselines (bench/ref) failed (rerun with V=1)"
+cp "$mods/dev/complete_dev.ko" "$mods/ref/complete_ref.ko" "$mods/ref/complete_ldd.ko" "$mods/ko/"
+"$TOOLS_DIR/modinfo-check.sh" "$mods"/ko/*.ko || die "a benchmark module lacks modinfo fields (see above)"
+done_step
 
 crate=$TOP_DIR/bench
 step "building complete_bench (bench/, static)"
@@ -38,11 +74,11 @@ done_step
 
 # The JSON block is long: keep it in the log, off the terminal.
 log=$BUILD_DIR/logs/bench-$(date +%Y%m%d-%H%M%S).log
-VM_LOG=$log ACCEL=tcg VM_SMP=1 VM_TIMEOUT=${VM_TIMEOUT:-540} QEMU_EXTRA="-icount shift=0,sleep=off" \
+VM_LOG=$log MODULE_DIR=$mods/ko ACCEL=tcg VM_SMP=1 VM_TIMEOUT=${VM_TIMEOUT:-540} QEMU_EXTRA="-icount shift=0,sleep=off" \
 	"$TOOLS_DIR/vm-run.sh" bench \
 	bench_rounds="${BENCH_ROUNDS:-5}" bench_samples="${BENCH_SAMPLES:-2000}" \
 	bench_log_samples="${BENCH_LOG_SAMPLES:-2000}" bench_tput_ms="${BENCH_TPUT_MS:-200}" \
-	bench_threads="${BENCH_THREADS:-1,4,16}" |
+	bench_threads="${BENCH_THREADS:-1,4,16}" bench_toolchain="$tc" bench_kernel="$variant" |
 	awk '/^=== complete-bench json begin/ { h = 1; print "    (JSON block: in the console log)" }
 		!h { print; fflush() }
 		/^=== complete-bench json end/ { h = 0 }'

@@ -1,15 +1,43 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Install the host dependencies: Debian packages, bindgen-cli, rust-src.
+# Install the host dependencies: Debian packages, bindgen-cli, rust-src, and
+# the LLVM toolchain of rustc's own LLVM version (clang-N lld-N llvm-N
+# libclang-N-dev, N from `rustc -vV`) where the distribution has it.
 #
 # Idempotent: anything already present is left alone, so a warm run takes
 # about a second. Where it cannot install (not root, not Debian, registries
-# unreachable) it stops and says exactly what to install by hand.
+# unreachable) it stops and says exactly what to install by hand. Without a
+# matching clang the kernel is built with GCC (one line says so);
+# TOOLCHAIN=gcc skips the LLVM packages, TOOLCHAIN=llvm requires them.
 source "$(dirname "$0")/lib.sh"
 
 PKGS=(flex bison bc make gcc libc6-dev libelf-dev libssl-dev cpio xz-utils
 	busybox-static kmod qemu-system-x86 "libclang-$LLVM_VERSION-dev"
 	python3 ca-certificates rsync fonts-dejavu-core shellcheck tmux)
+
+# has_candidate PKG: apt can install PKG (refreshing the index once if it
+# cannot; a stamp remembers a refresh that did not help).
+has_candidate() {
+	local stamp=$CACHE_DIR/apt-no-$1
+	apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]' && return 0
+	[[ -f $stamp ]] && return 1
+	((EUID == 0)) && quiet apt-get update || true
+	apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]' && return 0
+	mkdir -p "$CACHE_DIR" && touch "$stamp"
+	return 1
+}
+
+n=$(rustc_llvm 2>/dev/null || true)
+if [[ -n $n && ${TOOLCHAIN:-} != gcc ]] && ! llvm_usable "$n"; then
+	llvm_pkgs=("clang-$n" "lld-$n" "llvm-$n" "libclang-$n-dev")
+	if [[ -r /etc/debian_version ]] && has_candidate "clang-$n"; then
+		PKGS+=("${llvm_pkgs[@]}")
+	elif [[ ${TOOLCHAIN:-} == llvm ]]; then
+		die "TOOLCHAIN=llvm: rustc is built on LLVM $n but apt has no clang-$n; install ${llvm_pkgs[*]} (apt.llvm.org has them) or use TOOLCHAIN=gcc"
+	else
+		echo "note: building the kernel with GCC: rustc is built on LLVM $n and apt has no clang-$n; the LLVM build (Rust inlines the C helpers) needs ${llvm_pkgs[*]}" >&2
+	fi
+fi
 
 manual_help() {
 	cat >&2 <<MSG

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the VM's initramfs (an uncompressed cpio archive): static busybox,
 # the guest scripts (tools/guest), the built modules (*.ko at the top of the
-# clone), the static test binaries ($BUILD_DIR/bin) and the kselftest
+# clone, or in $MODULE_DIR), the static test binaries ($BUILD_DIR/bin) and the kselftest
 # install ($BUILD_DIR/kselftest), if present. Takes well under a second.
 # Usage: initramfs.sh OUTPUT
 source "$(dirname "$0")/lib.sh"
@@ -28,7 +28,7 @@ chmod +x "$root/usr/bin/timeout"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 shopt -s nullglob
-for ko in "$TOP_DIR"/*.ko "$TOP_DIR"/bench/ref/*.ko; do
+for ko in "${MODULE_DIR:-$TOP_DIR}"/*.ko; do
 	cp "$ko" "$root/modules/"
 done
 for b in "$BUILD_DIR"/bin/*; do

@@ -1,64 +1,120 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Configure and build the guest kernel: tinyconfig + tools/kernel.config.
+# Configure and build the guest kernel: tinyconfig + tools/kernel.config, plus
+# the toolchain's fragment (tools/kernel-llvm.config on clang) and the
+# variant's (tools/kernel-$KVARIANT.config), merged in that order.
 #
-# The build directory is keyed by the source version, the fragment, and the
-# rustc, bindgen and gcc versions, and lives in the cache outside the clone.
-# A finished build leaves a stamp; with the stamp present this script does no
-# kernel work at all. Prints the build directory (the KDIR) on stdout.
+# Environment:
+#   KVARIANT   debug (default: the test kernel, lock debugging on) | perf
+#              (`make bench`: lock debugging off) | any tools/kernel-<name>.config
+#   TOOLCHAIN  llvm | gcc (default: llvm when the clang of rustc's LLVM is
+#              installed, see toolchain in tools/lib.sh)
+#
+# Each toolchain and variant has its own build directory, keyed by the source
+# version, the fragments, and the rustc, bindgen and compiler versions, in
+# the cache outside the clone. A finished build leaves a stamp; with the stamp
+# present this script does no kernel work at all. Prints the build directory
+# (the KDIR) on stdout and records it in $CACHE_DIR/kdir-<toolchain>-<variant>;
+# the default toolchain's debug kernel also goes to current-kdir.
 source "$(dirname "$0")/lib.sh"
+
+variant=${KVARIANT:-debug}
+tc=$(toolchain)
+frags=("$TOOLS_DIR/kernel.config")
+kmake_args=(ARCH=x86_64)
+if [[ $tc == llvm-* ]]; then
+	kmake_args+=("LLVM=-${tc#llvm-}")
+	export LIBCLANG_PATH=/usr/lib/$tc/lib
+	frags+=("$TOOLS_DIR/kernel-llvm.config")
+	cc_version=$(clang-"${tc#llvm-}" --version | head -n1)
+else
+	cc_version=$(gcc --version | head -n1)
+fi
+if [[ $variant != debug ]]; then
+	vfrag=$TOOLS_DIR/kernel-$variant.config
+	[[ -f $vfrag ]] || die "KVARIANT=$variant: no $vfrag (variants: debug, $(cd "$TOOLS_DIR" &&
+		ls kernel-*.config | sed -n 's/^kernel-\(.*\)\.config$/\1/p' | grep -vx llvm | paste -sd, -))"
+	# A fragment that needs clang says so in a `# toolchain: llvm` line.
+	if grep -qx '# toolchain: llvm' "$vfrag" && [[ $tc != llvm-* ]]; then
+		die "KVARIANT=$variant needs the LLVM toolchain (clang of rustc's LLVM, $(rustc_llvm)); run tools/deps.sh, or install clang-$(rustc_llvm) lld-$(rustc_llvm) llvm-$(rustc_llvm) libclang-$(rustc_llvm)-dev"
+	fi
+	frags+=("$vfrag")
+fi
 
 src=$("$TOOLS_DIR/kernel-source.sh")
 version=$(cat "$CACHE_DIR/source-version")
-frag=$TOOLS_DIR/kernel.config
 key=$({
 	printf '%s\n' "$version"
-	cat "$frag"
+	cat "${frags[@]}"
 	rustc --version
 	bindgen --version 2>/dev/null
-	gcc --version | head -n1
+	printf '%s\n' "$cc_version"
 } | sha256sum | cut -c1-12)
-out=$CACHE_DIR/build/$version-$key
+out=$CACHE_DIR/build/$version-$tc-$variant-$key
 stamp=$out/.complete-dev-built
 
-if [[ -f $stamp ]]; then
-	printf '%s\n' "$out" >"$CACHE_DIR/current-kdir"
-	printf '    kernel: %s (cached)\n' "$out" >&2
+# record: remember $out as the kernel of this toolchain and variant.
+record() {
+	printf '%s\n' "$out" >"$CACHE_DIR/kdir-$tc-$variant"
+	[[ $variant == debug && $tc == $(TOOLCHAIN='' toolchain) ]] &&
+		printf '%s\n' "$out" >"$CACHE_DIR/current-kdir"
 	printf '%s\n' "$out"
+}
+
+if [[ -f $stamp ]]; then
+	printf '    kernel: %s (cached)\n' "$out" >&2
+	record
 	exit 0
 fi
 
 kmake() {
-	make -C "$src" O="$out" ARCH=x86_64 "$@"
+	make -C "$src" O="$out" "${kmake_args[@]}" "$@"
 }
 
+names=("${frags[@]#"$TOOLS_DIR"/}")
 mkdir -p "$out"
-step "configuring Linux $version (tinyconfig + tools/kernel.config)"
+step "configuring Linux $version, $variant kernel, $tc (tinyconfig + ${names[*]})"
 quiet kmake tinyconfig
-quiet "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$frag"
+quiet "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}"
 quiet kmake olddefconfig
-# Every option we asked for must really be set.
+# Every option the fragments ask for must really be set (or really be off, for
+# `# CONFIG_X is not set`); a later fragment overrides an earlier one.
+declare -A want=()
+for f in "${frags[@]}"; do
+	while IFS= read -r line; do
+		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)= || $line =~ ^\#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+			want[${BASH_REMATCH[1]}]=$line
+		fi
+	done <"$f"
+done
 dropped=()
-while IFS= read -r line; do
-	[[ $line =~ ^CONFIG_ ]] || continue
-	grep -qxF "$line" "$out/.config" || dropped+=("$line")
-done <"$frag"
+for opt in "${!want[@]}"; do
+	line=${want[$opt]}
+	if [[ $line == \#* ]]; then
+		! grep -q "^$opt=" "$out/.config" || dropped+=("$line")
+	else
+		grep -qxF "$line" "$out/.config" || dropped+=("$line")
+	fi
+done
 if ((${#dropped[@]})); then
 	printf '  asked for, but Kconfig has: %s\n' "${dropped[@]}" >&2
-	for l in "${dropped[@]}"; do grep -E "^(# )?${l%%=*}[= ]" "$out/.config" >&2 || true; done
-	die "Kconfig dropped options from tools/kernel.config (see above); check their dependencies ('make -C $src O=$out menuconfig', then search)"
+	for l in "${dropped[@]}"; do
+		l=${l#\# }
+		l=${l%% *}
+		grep -E "^(# )?${l%%=*}[= ]" "$out/.config" >&2 || true
+	done
+	die "Kconfig did not keep options of ${names[*]} (see above); check their dependencies ('make -C $src O=$out ${kmake_args[*]} menuconfig', then search)"
 fi
 quiet kmake rustavailable ||
-	die "the Rust toolchain is not usable for this kernel; run tools/deps.sh and see 'make -C $src O=$out rustavailable'"
+	die "the Rust toolchain is not usable for this kernel; run tools/deps.sh and see 'make -C $src O=$out ${kmake_args[*]} rustavailable'"
 done_step
 
-step "building Linux $version with Rust (7 to 13 min on 2 cores)"
+step "building Linux $version with Rust, $variant, $tc (7 to 13 min on 2 cores)"
 long kmake -j"$(($(nproc) + 1))" bzImage modules ||
 	die "kernel build failed; rerun with V=1 to see the compiler output"
 done_step
 
 "$TOOLS_DIR/layout-check.sh" "$out"
 touch "$stamp"
-printf '%s\n' "$out" >"$CACHE_DIR/current-kdir"
 printf '    kernel: %s\n' "$out" >&2
-printf '%s\n' "$out"
+record

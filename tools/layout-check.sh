@@ -75,6 +75,7 @@ trap 'rm -rf "$dir"' EXIT
 	echo '];'
 } >"$dir/layout_rs.rs"
 printf 'obj-m := layout_c.o layout_rs.o\n' >"$dir/Kbuild"
+kbuild_env "$kdir"
 quiet make -C "$kdir" M="$dir" modules || die "layout probes did not build against $kdir"
 
 # values OBJ SYMBOL: print the unsigned longs of SYMBOL's section, one a line.

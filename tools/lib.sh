@@ -16,6 +16,7 @@ KSERIES=${KSERIES:-}
 KSUITES=${KSUITES:-trixie-backports sid}
 # Pinned host tools.
 BINDGEN_VERSION=${BINDGEN_VERSION:-0.73.2}
+# libclang for bindgen when the kernel is built with GCC (Debian 12's LLVM).
 LLVM_VERSION=${LLVM_VERSION:-19}
 
 # Everything heavy lives outside the clone so a fresh clone reuses it.
@@ -89,10 +90,15 @@ long() {
 	return "$rc"
 }
 
-# kdir: the kernel build directory the module is built against.
+# kdir: the kernel build directory the module is built against: $KDIR, else
+# the cached kernel of tools/kernel-build.sh for $TOOLCHAIN and $KVARIANT
+# (current-kdir: the default toolchain's debug kernel).
 kdir() {
 	if [[ -n ${KDIR:-} ]]; then
 		printf '%s\n' "$KDIR"
+	elif [[ -n ${TOOLCHAIN:-}${KVARIANT:-} ]]; then
+		cat "$CACHE_DIR/kdir-$(toolchain)-${KVARIANT:-debug}" 2>/dev/null ||
+			die "no ${KVARIANT:-debug} kernel built with $(toolchain) yet: run 'make kernel${TOOLCHAIN:+ TOOLCHAIN=$TOOLCHAIN}${KVARIANT:+ KVARIANT=$KVARIANT}' first"
 	else
 		cat "$CACHE_DIR/current-kdir" 2>/dev/null ||
 			die "no kernel built yet: run 'make kernel' first"
@@ -122,4 +128,48 @@ log_errors() {
 	else
 		LC_ALL=C grep -nE "$bad" "$1" | LC_ALL=C grep -vE "$ok"
 	fi
+}
+
+# rustc_llvm: the major version of the LLVM that rustc is built on.
+rustc_llvm() {
+	rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'
+}
+
+# llvm_usable N: clang, lld, the LLVM binutils and libclang of LLVM N are installed.
+llvm_usable() {
+	local t
+	for t in "clang-$1" "ld.lld-$1" "llvm-ar-$1"; do
+		command -v "$t" >/dev/null || return 1
+	done
+	[[ -e /usr/lib/llvm-$1/lib/libclang.so ]]
+}
+
+# toolchain: what the kernel is built with, `llvm-N` or `gcc`. LLVM when the
+# clang of rustc's own LLVM version is installed (tools/deps.sh installs it
+# where the distribution has it): only then can Rust inline the kernel's C
+# helpers (CONFIG_RUST_INLINE_HELPERS). TOOLCHAIN=llvm|gcc forces one.
+toolchain() {
+	local n
+	n=$(rustc_llvm)
+	case ${TOOLCHAIN:-} in
+	gcc) echo gcc ;;
+	llvm)
+		llvm_usable "$n" ||
+			die "TOOLCHAIN=llvm needs clang-$n lld-$n llvm-$n libclang-$n-dev (rustc is built on LLVM $n): install them or use TOOLCHAIN=gcc"
+		echo "llvm-$n"
+		;;
+	'') if llvm_usable "$n"; then echo "llvm-$n"; else echo gcc; fi ;;
+	*) die "TOOLCHAIN must be llvm or gcc (got '$TOOLCHAIN')" ;;
+	esac
+}
+
+# kbuild_env KDIR: export what kbuild needs to build against KDIR with the
+# compiler that built it: LLVM=-N for a clang-built tree (read from its
+# .config), unless LLVM is set already.
+kbuild_env() {
+	local v
+	v=$(sed -n 's/^CONFIG_CLANG_VERSION=\([1-9][0-9]*\)$/\1/p' "$1/.config" 2>/dev/null || true)
+	[[ -n $v ]] || return 0
+	export LLVM=${LLVM:--$((v / 10000))}
+	export LIBCLANG_PATH=/usr/lib/llvm-$((v / 10000))/lib
 }

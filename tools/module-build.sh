@@ -22,6 +22,7 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 # CONFIG_SCHEDSTATS has them disagree): checked once per tree and config, then cached.
 "$TOOLS_DIR/layout-check.sh" --once "$KDIR"
 
+kbuild_env "$KDIR"
 # The KUnit suites of ext/ (Kbuild): built unless COMPLETE_DEV_KUNIT=n.
 extra=("COMPLETE_DEV_KUNIT=${COMPLETE_DEV_KUNIT:-y}")
 if [[ ${STRICT:-0} == 1 ]]; then

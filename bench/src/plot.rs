@@ -9,7 +9,7 @@ use std::io;
 use std::path::Path;
 
 /// The curves: JSON section, subject key, legend, colour, dashed (logging on).
-const CURVES: [(&str, &str, &str, RGBColor, bool); 6] = [
+const CURVES: [(&str, &str, &str, RGBColor, bool); 7] = [
     (
         "latency",
         "rust",
@@ -22,6 +22,13 @@ const CURVES: [(&str, &str, &str, RGBColor, bool); 6] = [
         "c",
         "C complete_ref",
         RGBColor(40, 90, 200),
+        false,
+    ),
+    (
+        "latency",
+        "ldd",
+        "C complete_ldd (bare LDD3)",
+        RGBColor(140, 60, 170),
         false,
     ),
     (
@@ -154,7 +161,7 @@ pub fn draw(doc: &Value, out: &Path, font: &Path) -> io::Result<()> {
     // Right: throughput per configuration, relative to the C baseline.
     let tp = doc["throughput"].as_object().cloned().unwrap_or_default();
     let configs: Vec<String> = tp.keys().cloned().collect();
-    let keys = &CURVES[..4];
+    let keys = &CURVES[..5];
     let mut top: f64 = 1.2;
     for m in tp.values() {
         let c = m["c"]["median"].as_f64().unwrap_or(1.0).max(1.0);
