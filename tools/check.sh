@@ -2,7 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make check`: everything the project can verify, host side then VM side.
 # Prints one line per check and a summary; exits non-zero on any failure.
+#
+# SANITIZE=1 (`make check SANITIZE=1`): the same checks on the sanitizer kernel
+# (KVARIANT=sanitize: KASAN, UBSAN, kmemleak, debugobjects, fault injection;
+# clang only), plus in the VM a kmemleak scan after every test and a soak of a
+# million random operations; the demo and shell checks are left to the
+# default run.
 source "$(dirname "$0")/lib.sh"
+
+SANITIZE=${SANITIZE:-0}
+vm_args=()
+if [[ $SANITIZE == 1 ]]; then
+	export KVARIANT=sanitize
+	vm_args=(cdsanitize=1 "cdsoak=${SANITIZE_SOAK_OPS:-1000000}")
+	# KASAN under TCG, and the million-operation soak, take their time.
+	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
+fi
 
 passed=0
 failed=0
@@ -73,9 +88,14 @@ check "kselftest: userspace-test/ copied into a kernel tree, built + installed b
 # Lint failures still let the VM run; a failed build does not.
 vmlog=$BUILD_DIR/logs/check-$(date +%Y%m%d-%H%M%S).log
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
-	check "VM: KUnit + kselftest + smoke, clean kernel log" env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check
-	check "make demo: the driver's story, the timeline picture names every pid" "$TOOLS_DIR/demo-check.sh"
-	check "make shell through tmux: cat, echo, the driver's lines live, exit 0" "$TOOLS_DIR/shell-check.sh"
+	if [[ $SANITIZE == 1 ]]; then
+		check "VM (sanitizer kernel): KUnit + kselftest + smoke + soak, kmemleak and kernel log clean" \
+			env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check "${vm_args[@]}"
+	else
+		check "VM: KUnit + kselftest + smoke, clean kernel log" env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check
+		check "make demo: the driver's story, the timeline picture names every pid" "$TOOLS_DIR/demo-check.sh"
+		check "make shell through tmux: cat, echo, the driver's lines live, exit 0" "$TOOLS_DIR/shell-check.sh"
+	fi
 else
 	echo "skipping the VM run: the build failed" >&2
 	failed=$((failed + 1))
@@ -88,6 +108,7 @@ if [[ -f $vmlog ]]; then
 	echo "VM console log: $vmlog"
 	grep -h 'vm-check: KUnit suite' "$vmlog" | sed 's/^vm-check: /  /' || true
 	grep -h '^# # Totals:' "$vmlog" | sed 's/^# # /  kselftest complete_dev: # /' || true
+	grep -h '^vm-check: .*sanitize\|^# soak: ' "$vmlog" | sed 's/^/  /' || true
 fi
 for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "check: $passed passed, $failed failed"

@@ -107,7 +107,17 @@ else
 	report 1 kselftest-complete_dev "(no /kselftest in the initramfs)"
 fi
 
-# 4. kmemleak: two scans after the 5 s minimum age, as its documentation
+# 4. On the sanitizer kernel, a long soak (issue 15's budget: a million random
+# operations), outside the kselftest runner whose timeout covers the whole run.
+if [ "${cdsanitize:-0}" = 1 ] && [ -n "${cdsoak:-}" ]; then
+	complete_dev --module /modules/complete_dev.ko --soak-ops "$cdsoak" soak >/tmp/soak.log 2>&1
+	rc=$?
+	cat /tmp/soak.log
+	grep -q '^ok 1 soak' /tmp/soak.log && [ $rc = 0 ]
+	report $? "sanitize-soak-$cdsoak-ops" "(exit $rc)"
+fi
+
+# 5. kmemleak: two scans after the 5 s minimum age, as its documentation
 # advises; whatever the tests leaked since the clear above is reported.
 if [ "${cdsanitize:-0}" = 1 ]; then
 	sleep 6
