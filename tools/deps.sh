@@ -21,7 +21,9 @@ has_candidate() {
 	local stamp=$CACHE_DIR/apt-no-$1
 	apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]' && return 0
 	[[ -f $stamp ]] && return 1
-	((EUID == 0)) && quiet apt-get update || true
+	if ((EUID == 0)); then
+		quiet apt-get update || true
+	fi
 	apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]' && return 0
 	mkdir -p "$CACHE_DIR" && touch "$stamp"
 	return 1

@@ -33,7 +33,8 @@ fi
 if [[ $variant != debug ]]; then
 	vfrag=$TOOLS_DIR/kernel-$variant.config
 	[[ -f $vfrag ]] || die "KVARIANT=$variant: no $vfrag (variants: debug, $(cd "$TOOLS_DIR" &&
-		ls kernel-*.config | sed -n 's/^kernel-\(.*\)\.config$/\1/p' | grep -vx llvm | paste -sd, -))"
+		find . -maxdepth 1 -name 'kernel-*.config' -printf '%f\n' | sort |
+			sed -n 's/^kernel-\(.*\)\.config$/\1/p' | grep -vx llvm | paste -sd, -))"
 	# A fragment that needs clang says so in a `# toolchain: llvm` line.
 	if grep -qx '# toolchain: llvm' "$vfrag" && [[ $tc != llvm-* ]]; then
 		die "KVARIANT=$variant needs the LLVM toolchain (clang of rustc's LLVM, $(rustc_llvm)); run tools/deps.sh, or install clang-$(rustc_llvm) lld-$(rustc_llvm) llvm-$(rustc_llvm) libclang-$(rustc_llvm)-dev"
