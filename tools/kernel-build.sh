@@ -108,7 +108,7 @@ quiet kmake rustavailable ||
 	die "the Rust toolchain is not usable for this kernel; run tools/deps.sh and see 'make -C $src O=$out ${kmake_args[*]} rustavailable'"
 done_step
 
-# Measured on 2 cores: clang 4.5 to 7 min, GCC 7.5 to 13 min, more when
+# Measured on 2 cores: clang 6.5 min, GCC 7.5 to 13 min, more when
 # other builds share the cores.
 step "building Linux $version with Rust, $variant, $tc (5 to 13 min on 2 cores)"
 long kmake -j"$(($(nproc) + 1))" bzImage modules ||
