@@ -12,12 +12,16 @@
  *    `timeout_ms` say (both read once per file, at open), or with O_NONBLOCK
  *    takes a pending completion or fails with EAGAIN; it counts the outcome
  *    and returns 0 (end of file) once woken;
- *  - write() counts, calls complete() once and returns the full length
- *    without copying the bytes (iov_iter_advance);
+ *  - write() fails with EOVERFLOW if the pending count has reached
+ *    `pending_max`; else it counts, calls complete() once and returns the
+ *    full length without copying the bytes (iov_iter_advance);
+ *  - a signal ends a timed wait with EINTR, never a restart; files are
+ *    opened with FMODE_NOWAIT (RWF_NOWAIT reads never sleep);
  *  - per-file counters in a per-open allocation, shown in
  *    /proc/<pid>/fdinfo/<fd>; module-wide counters (sleepers, outcomes,
  *    completes), all atomic64_t like the Rust driver's Atomic<u64>;
- *  - the COMPLETE_IOC_COMPLETE_ALL, _REINIT and _STATUS ioctls of uapi/;
+ *  - the COMPLETE_IOC_COMPLETE_ALL, _REINIT (both on a file open for
+ *    writing, else EBADF) and _STATUS ioctls of uapi/;
  *  - the same log lines, switched by the same `verbose` bool parameter
  *    (default Y, writable in /sys/module/complete_ref/parameters/verbose).
  *
@@ -79,6 +83,12 @@ static unsigned int timeout_ms;
 module_param(timeout_ms, uint, 0444);
 MODULE_PARM_DESC(timeout_ms, "longest wait of a read in ms, 0 = for ever (default); ETIMEDOUT on expiry");
 
+/* UINT_MAX - 1, less one per task that could pass the check at once. */
+#define PENDING_LIMIT (UINT_MAX - 1 - (1U << 22))
+static unsigned int pending_max = PENDING_LIMIT;
+module_param(pending_max, uint, 0444);
+MODULE_PARM_DESC(pending_max, "test only: a write that would leave more pending completions fails with EOVERFLOW");
+
 static DECLARE_COMPLETION(comp);
 
 static struct {
@@ -113,6 +123,7 @@ static int complete_ref_open(struct inode *inode, struct file *file)
 	atomic64_set(&f->reads_woken, 0);
 	atomic64_set(&f->writes, 0);
 	file->private_data = f;
+	file->f_mode |= FMODE_NOWAIT;
 	return 0;
 }
 
@@ -122,12 +133,12 @@ static int complete_ref_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* A *_timeout wait's result as the Rust driver maps it. */
+/* A *_timeout wait's result as the Rust driver maps it: a signal gives EINTR. */
 static int timeout_result(long ret)
 {
 	if (ret == 0)
 		return -ETIMEDOUT;
-	return ret < 0 ? -ERESTARTSYS : 0;
+	return ret < 0 ? -EINTR : 0;
 }
 
 static int complete_ref_sleep(struct complete_ref_file *f)
@@ -204,7 +215,14 @@ static ssize_t complete_ref_write_iter(struct kiocb *iocb, struct iov_iter *from
 {
 	struct complete_ref_file *f = iocb->ki_filp->private_data;
 	size_t count = iov_iter_count(from);
+	unsigned int pending = READ_ONCE(f->comp->done);
 
+	if (pending != UINT_MAX && pending >= pending_max) {
+		if (READ_ONCE(verbose))
+			pr_info("process %i (%s) refused a write: too many pending completions\n",
+				current->pid, current->comm);
+		return -EOVERFLOW;
+	}
 	if (READ_ONCE(verbose))
 		pr_info("process %i (%s) awakening the readers...\n",
 			current->pid, current->comm);
@@ -223,11 +241,15 @@ static long complete_ref_ioctl(struct file *file, unsigned int cmd, unsigned lon
 
 	switch (cmd) {
 	case COMPLETE_IOC_COMPLETE_ALL:
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		if (READ_ONCE(verbose))
 			pr_info("process %i (%s) completing all\n", current->pid, current->comm);
 		complete_all(f->comp);
 		return 0;
 	case COMPLETE_IOC_REINIT:
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		if (READ_ONCE(verbose))
 			pr_info("process %i (%s) reinit\n", current->pid, current->comm);
 		reinit_completion(f->comp);
