@@ -47,11 +47,10 @@ step "building complete_dev, complete_ref and complete_ldd against $KDIR"
 rm -rf "$mods"
 mkdir -p "$mods/ko"
 # Out-of-tree builds of copies of the sources (kbuild's MO= refuses a source
-# tree that a plain `make` has built in), so the clone's build is untouched.
+# tree that a plain `make` has built in), so the clone's build is untouched;
+# the copy leaves out what .gitignore names (build outputs, build/, target/).
 sources() {
-	rsync -a --prune-empty-dirs --exclude=/build/ --exclude=target/ --exclude=.git \
-		--exclude=/bench/ --exclude=/userspace-test/ --include='*/' \
-		--include=Kbuild --include='*.rs' --include='*.[ch]' --exclude='*' "$1/" "$2/"
+	rsync -a --exclude=.git --filter=':- .gitignore' "$1/" "$2/"
 }
 sources "$TOP_DIR" "$mods/dev"
 sources "$TOP_DIR/bench/ref" "$mods/ref"
