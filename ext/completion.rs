@@ -119,7 +119,12 @@ impl Completion {
     pub(crate) fn wait_for_completion_interruptible(&self) -> Result {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret = unsafe { bindings::wait_for_completion_interruptible(self.as_raw()) };
-        kernel::error::to_result(ret)
+        // 0 or -ERESTARTSYS, nothing else: no call to the out-of-line `to_result`.
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(ERESTARTSYS)
+        }
     }
 
     /// Waits for an event; only a fatal signal ends the wait (`ERESTARTSYS`), consuming nothing.
@@ -127,7 +132,12 @@ impl Completion {
     pub(crate) fn wait_for_completion_killable(&self) -> Result {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret = unsafe { bindings::wait_for_completion_killable(self.as_raw()) };
-        kernel::error::to_result(ret)
+        // 0 or -ERESTARTSYS, nothing else: no call to the out-of-line `to_result`.
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(ERESTARTSYS)
+        }
     }
 
     /// Waits uninterruptibly for at most `timeout` jiffies.
