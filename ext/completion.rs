@@ -123,6 +123,8 @@ impl Completion {
         if ret == 0 {
             Ok(())
         } else {
+            // A signal is the rare case: keep the common one a straight branch.
+            core::hint::cold_path();
             Err(ERESTARTSYS)
         }
     }
@@ -136,6 +138,8 @@ impl Completion {
         if ret == 0 {
             Ok(())
         } else {
+            // A signal is the rare case: keep the common one a straight branch.
+            core::hint::cold_path();
             Err(ERESTARTSYS)
         }
     }

@@ -28,16 +28,16 @@ const FMODE_NOWAIT: u32 = 1 << 27;
 pub(crate) fn is_nonblocking<T: ForeignOwnable>(kiocb: &Kiocb<'_, T>) -> bool {
     let raw = kiocb.as_raw();
     // SAFETY: A `Kiocb` wraps a valid `struct kiocb` whose `ki_filp` is the file of this I/O,
-    // alive for the whole call; `ki_flags` belongs to this call alone. `f_flags` may be changed
-    // concurrently by `fcntl(F_SETFL)`; like `File::flags()` and the C drivers that test
-    // `filp->f_flags & O_NONBLOCK`, we take one volatile (`READ_ONCE`) snapshot.
-    let (f_flags, ki_flags) = unsafe {
-        (
-            core::ptr::read_volatile(&raw const (*(*raw).ki_filp).f_flags),
-            (*raw).ki_flags,
-        )
-    };
-    f_flags & bindings::O_NONBLOCK != 0 || ki_flags & IOCB_NOWAIT != 0
+    // alive for the whole call. `f_flags` may be changed concurrently by `fcntl(F_SETFL)`; like
+    // `File::flags()` and the C drivers that test `filp->f_flags & O_NONBLOCK`, we take one
+    // volatile (`READ_ONCE`) snapshot.
+    let f_flags = unsafe { core::ptr::read_volatile(&raw const (*(*raw).ki_filp).f_flags) };
+    // Two tests, like C's `||`: the second load only when the first does not decide.
+    if f_flags & bindings::O_NONBLOCK != 0 {
+        return true;
+    }
+    // SAFETY: As above, `raw` is a valid `struct kiocb`; `ki_flags` belongs to this call alone.
+    unsafe { (*raw).ki_flags & IOCB_NOWAIT != 0 }
 }
 
 /// Marks `file` as supporting non-blocking I/O per call (C `file->f_mode |= FMODE_NOWAIT`), so
