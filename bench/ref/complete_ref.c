@@ -141,6 +141,22 @@ static int timeout_result(long ret)
 	return ret < 0 ? -EINTR : 0;
 }
 
+/* Counts the end of one read, as the Rust driver's count_read(). */
+static void count_read(struct complete_ref_file *f, int ret)
+{
+	if (!ret) {
+		atomic64_inc(&stats.reads_woken);
+		atomic64_inc(&f->reads_woken);
+	} else if (ret == -ETIMEDOUT) {
+		atomic64_inc(&stats.reads_timed_out);
+	} else if (ret == -EAGAIN) {
+		atomic64_inc(&stats.reads_would_block);
+	} else {
+		atomic64_inc(&stats.reads_interrupted);
+	}
+}
+
+/* Sleeps as the file's wait mode says; counts the outcome before logging it. */
 static int complete_ref_sleep(struct complete_ref_file *f)
 {
 	bool log = READ_ONCE(verbose);
@@ -175,6 +191,7 @@ static int complete_ref_sleep(struct complete_ref_file *f)
 		}
 	}
 	atomic64_dec(&stats.sleepers);
+	count_read(f, ret);
 	if (log) {
 		if (!ret)
 			pr_info("awoken %i (%s)\n", current->pid, current->comm);
@@ -193,22 +210,13 @@ static ssize_t complete_ref_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	if (!iov_iter_count(to))
 		return 0;
 	atomic64_inc(&f->reads);
-	if ((READ_ONCE(iocb->ki_filp->f_flags) & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT))
+	if ((READ_ONCE(iocb->ki_filp->f_flags) & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT)) {
 		ret = try_wait_for_completion(f->comp) ? 0 : -EAGAIN;
-	else
+		count_read(f, ret);
+	} else {
 		ret = complete_ref_sleep(f);
-	if (!ret)
-		atomic64_inc(&stats.reads_woken);
-	else if (ret == -ETIMEDOUT)
-		atomic64_inc(&stats.reads_timed_out);
-	else if (ret == -EAGAIN)
-		atomic64_inc(&stats.reads_would_block);
-	else
-		atomic64_inc(&stats.reads_interrupted);
-	if (ret)
-		return ret;
-	atomic64_inc(&f->reads_woken);
-	return 0; /* EOF */
+	}
+	return ret; /* 0, end of file, once woken */
 }
 
 static ssize_t complete_ref_write_iter(struct kiocb *iocb, struct iov_iter *from)
