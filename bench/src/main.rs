@@ -110,7 +110,8 @@ struct RunArgs {
     /// Run the latency reader as SCHED_OTHER instead of SCHED_FIFO (see the method).
     #[arg(long)]
     fair_reader: bool,
-    /// Calls per driver and round for the call cost (writes, then as many reads).
+    /// Calls per driver and round for the call cost (writes, then as many reads), timed in 10
+    /// batches of which the cheapest counts.
     #[arg(long, default_value_t = 5000)]
     calls: usize,
     /// Throughput configurations: N means N readers x N writers.

@@ -94,7 +94,7 @@ pub fn print(doc: &Value) {
     println!();
     let cc = &doc["call_cost"];
     println!(
-        "call cost without sleeping ({} writes, then {} reads, per driver and round; median, rounds min-max):",
+        "call cost without sleeping ({} writes, then {} reads, per driver and round, the cheapest of 10 batches; median, rounds min-max):",
         t(&cfg["calls_per_round"]),
         t(&cfg["calls_per_round"])
     );
