@@ -226,6 +226,16 @@ fn run(a: &RunArgs) -> io::Result<()> {
     let idx: Vec<usize> = (0..subj.len()).collect();
     let started = measure::now_ns();
 
+    // Warm-up, not counted: the first throughput run of a boot came out 2% slow for whichever
+    // subject went first (thread stacks, slab caches and the like are cold).
+    for (name, kind) in &subj {
+        let t = measure::throughput(kind, 1, 1, window / 4)?;
+        progress(&format!(
+            "warm-up: throughput 1x1 {name}: {:.0}/s",
+            t.per_sec
+        ));
+    }
+
     for r in 0..a.rounds {
         for &i in &order(&idx, r) {
             let (name, kind) = &subj[i];
