@@ -74,7 +74,7 @@ check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh
 	"$TOOLS_DIR/tests/log-errors.sh"
 check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \
 	"$TOOLS_DIR/tests/kdir-check.sh"
-check "supported kernels: declaration, series selection, build refusals" "$TOOLS_DIR/kernel-series-test.sh"
+check "supported kernels: declaration, series selection, build refusals" "$TOOLS_DIR/tests/kernel-series.sh"
 check "cargo test (tools/timeline, host unit tests)" quiet env -C "$TOP_DIR/tools/timeline" cargo test --locked
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed

@@ -5,7 +5,7 @@
 # tools/module-build.sh, the Kbuild guard (evaluated by make with VERSION and
 # PATCHLEVEL set) and README's table against tools/kernels.
 # Prints the failed cases and a count; exits non-zero on any failure.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 SERIES=$TOOLS_DIR/kernel-series.sh
 tmp=$(mktemp -d)
