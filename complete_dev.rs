@@ -81,6 +81,8 @@ mod completion;
 mod completion_test;
 #[path = "ext/file.rs"]
 mod file_ext;
+#[path = "ext/hint.rs"]
+mod hint;
 #[path = "ext/param.rs"]
 mod param;
 #[cfg(complete_dev_kunit)]
@@ -310,7 +312,7 @@ impl MiscDevice for CompleteFile {
                 Ok(())
             } else {
                 // Out of the way of the blocking reads' return path (measured by `make bench`).
-                core::hint::cold_path();
+                hint::cold_path();
                 Err(EAGAIN)
             };
             me.count_read(res);
@@ -329,7 +331,7 @@ impl MiscDevice for CompleteFile {
         // every task there can be, so `done` stays below `ALL_DONE`.
         let pending = me.comp.pending();
         if pending != ALL_DONE && pending >= PENDING_MAX.get() {
-            core::hint::cold_path();
+            hint::cold_path();
             log_current("refused a write: too many pending completions");
             return Err(EOVERFLOW);
         }
@@ -453,7 +455,7 @@ impl CompleteFile {
             return;
         };
         // Success is the common case: keep it a straight branch.
-        core::hint::cold_path();
+        hint::cold_path();
         let counter = if e == ETIMEDOUT {
             &STATS.reads_timed_out
         } else if e == EAGAIN {

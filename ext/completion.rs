@@ -124,7 +124,7 @@ impl Completion {
             Ok(())
         } else {
             // A signal is the rare case: keep the common one a straight branch.
-            core::hint::cold_path();
+            crate::hint::cold_path();
             Err(ERESTARTSYS)
         }
     }
@@ -139,7 +139,7 @@ impl Completion {
             Ok(())
         } else {
             // A signal is the rare case: keep the common one a straight branch.
-            core::hint::cold_path();
+            crate::hint::cold_path();
             Err(ERESTARTSYS)
         }
     }
