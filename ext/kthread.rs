@@ -304,7 +304,10 @@ impl<R> KThread<'_, R> {
         // SAFETY: By the type invariant `task` is a kthread, valid as we hold a reference, and
         // not stopped yet (`packet` is not null); `kthread_stop()` waits until it has exited.
         unsafe { bindings::kthread_stop(self.task.as_ptr()) };
-        let packet = core::mem::take(&mut self.packet);
+        // Not `mem::take`: raw pointers are `Default` only from Rust 1.88, and the kernel builds
+        // with 1.85.
+        let packet = self.packet;
+        self.packet = core::ptr::null_mut();
         // SAFETY: The thread has exited, so the packet is ours; `finish` matches its type (type
         // invariant); `packet` is null from now on, so it is freed only once.
         Some(unsafe { (self.finish)(packet) })
