@@ -56,7 +56,9 @@ shell_scripts() {
 }
 mapfile -t scripts < <(shell_scripts)
 check "shellcheck (${#scripts[@]} shell scripts)" env -C "$TOP_DIR" shellcheck -x -P SCRIPTDIR "${scripts[@]}"
+own_kernel=0
 if [[ -z ${KDIR:-} ]]; then
+	own_kernel=1
 	KDIR=$("$TOOLS_DIR/kernel-build.sh") || die "the kernel build failed; nothing else can be checked"
 	export KDIR
 fi
@@ -78,6 +80,13 @@ check "supported kernels: declaration, series selection, build refusals" "$TOOLS
 check "cargo test (tools/timeline, host unit tests)" quiet env -C "$TOP_DIR/tools/timeline" cargo test --locked
 check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
+# Before the module builds below: it cleans the objects of the older compiler away. From the
+# test kernel's config, so in the default run only: the sanitizer config (KASAN) has no Rust
+# with GCC, and a KDIR= tree is the user's.
+if ((own_kernel)) && [[ $SANITIZE != 1 ]]; then
+	check "module build with the kernel's minimum Rust (rustup), CLIPPY=1 W=1, no warnings" \
+		"$TOOLS_DIR/msrv-check.sh" "$KDIR"
+fi
 # Also as a compiler older than Rust 1.95 builds it (no core::hint::cold_path, see Kbuild).
 check "module build without KUnit suites, as with Rust < 1.95 (COMPLETE_DEV_KUNIT=n COMPLETE_DEV_COLD_PATH=n), CLIPPY=1 W=1, no warnings" \
 	env STRICT=1 COMPLETE_DEV_KUNIT=n COMPLETE_DEV_COLD_PATH=n "$TOOLS_DIR/module-build.sh"
