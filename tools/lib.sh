@@ -130,18 +130,33 @@ log_errors() {
 	fi
 }
 
+# shell_scripts: every shell script of the clone, by name or by its #! line, relative to
+# the top.
+shell_scripts() {
+	local f
+	git -C "$TOP_DIR" ls-files | while IFS= read -r f; do
+		[[ -f $TOP_DIR/$f && ! -L $TOP_DIR/$f ]] || continue
+		if [[ $f == *.sh ]] || grep -qE '^#!.*[/ ](ba|da)?sh$' <<<"$(sed -n 1p "$TOP_DIR/$f")"; then
+			printf '%s\n' "$f"
+		fi
+	done
+}
+
 # rustc_llvm: the major version of the LLVM that rustc is built on.
 rustc_llvm() {
 	rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'
 }
 
+# Where Debian installs LLVM N: $LLVM_ROOT/llvm-N (tools/tests/toolchain-decision.sh points
+# LLVM_ROOT elsewhere to play a machine that has or lacks it).
+LLVM_ROOT=${LLVM_ROOT:-/usr/lib}
+
 # llvm_usable N: clang, lld, the LLVM binutils and libclang of LLVM N are installed.
 llvm_usable() {
-	local t
-	for t in "clang-$1" "ld.lld-$1" "llvm-ar-$1"; do
-		command -v "$t" >/dev/null || return 1
+	local f
+	for f in bin/clang bin/ld.lld bin/llvm-ar lib/libclang.so; do
+		[[ -e $LLVM_ROOT/llvm-$1/$f ]] || return 1
 	done
-	[[ -e /usr/lib/llvm-$1/lib/libclang.so ]]
 }
 
 # toolchain: what the kernel is built with, `llvm-N` or `gcc`. LLVM when the
