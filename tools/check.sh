@@ -44,16 +44,6 @@ kernel_rs() {
 # A KDIR that cannot run the VM check fails now, not after the build.
 [[ -z ${KDIR:-} ]] || "$TOOLS_DIR/kdir-check.sh" check
 "$TOOLS_DIR/deps.sh"
-# Every shell script of the clone, by name or by its #! line, relative to the top.
-shell_scripts() {
-	local f
-	git -C "$TOP_DIR" ls-files | while IFS= read -r f; do
-		[[ -f $TOP_DIR/$f && ! -L $TOP_DIR/$f ]] || continue
-		if [[ $f == *.sh ]] || head -n1 "$TOP_DIR/$f" | grep -qE '^#!.*[/ ](ba|da)?sh$'; then
-			printf '%s\n' "$f"
-		fi
-	done
-}
 mapfile -t scripts < <(shell_scripts)
 check "shellcheck (${#scripts[@]} shell scripts)" env -C "$TOP_DIR" shellcheck -x -P SCRIPTDIR "${scripts[@]}"
 own_kernel=0
@@ -72,6 +62,7 @@ for crate in userspace-test bench tools/timeline; do
 done
 check "cargo test (userspace-test, host unit tests)" \
 	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
+check "pipefail: no pipeline that stops reading early (tools/tests/pipefail.sh)" "$TOOLS_DIR/tests/pipefail.sh"
 check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \
 	"$TOOLS_DIR/tests/log-errors.sh"
 check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \

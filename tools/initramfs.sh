@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 out=${1:?usage: initramfs.sh OUTPUT}
 busybox=$(command -v busybox || true)
-[[ -n $busybox ]] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+[[ -n $busybox && $(file -L "$busybox" 2>/dev/null) == *'statically linked'* ]] ||
 	busybox=/bin/busybox
 [[ -x $busybox ]] || die "static busybox not found: run tools/deps.sh (package busybox-static)"
 

@@ -26,9 +26,9 @@ if [[ $tc == llvm-* ]]; then
 	kmake_args+=("LLVM=-${tc#llvm-}")
 	export LIBCLANG_PATH=/usr/lib/$tc/lib
 	frags+=("$TOOLS_DIR/kernel-llvm.config")
-	cc_version=$(clang-"${tc#llvm-}" --version | head -n1)
+	cc_version=$(clang-"${tc#llvm-}" --version | sed -n 1p)
 else
-	cc_version=$(gcc --version | head -n1)
+	cc_version=$(gcc --version | sed -n 1p)
 fi
 if [[ $variant != debug ]]; then
 	vfrag=$TOOLS_DIR/kernel-$variant.config

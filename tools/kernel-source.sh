@@ -22,9 +22,9 @@ mirror() {
 	fi
 	local m
 	m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }')
+		awk '!m && /^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { m = $i; break } } END { if (m) print m }')
 	[[ -n $m ]] || m=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-		grep -v security | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' | head -n1)
+		grep -v security | awk '!m { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { m = $i; break } } END { if (m) print m }')
 	[[ -n $m ]] || die "cannot find a Debian mirror in the apt sources; set MIRROR=http://<mirror>/debian"
 	printf '%s\n' "$m"
 }

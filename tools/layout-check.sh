@@ -81,7 +81,7 @@ quiet make -C "$kdir" M="$dir" modules || die "layout probes did not build again
 # values OBJ SYMBOL: print the unsigned longs of SYMBOL's section, one a line.
 values() {
 	local sec
-	sec=$(objdump -t "$1" | awk -v s="$2" '$NF == s { print $4; exit }')
+	sec=$(objdump -t "$1" | awk -v s="$2" '$NF == s && !sec { sec = $4 } END { print sec }')
 	[[ -n $sec ]] || die "symbol $2 not found in $1"
 	objcopy -O binary --only-section="$sec" "$1" /dev/stdout | od -An -tu8 -v | tr -s ' ' '\n' | sed '/^$/d'
 }

@@ -13,7 +13,7 @@ for ko in "$@"; do
 	done
 	# Every parameter the module declares (parmtype) has a description (parm).
 	while IFS=: read -r name _; do
-		"$modinfo" -F parm "$ko" | grep -q "^$name:." ||
+		grep -q "^$name:." <<<"$("$modinfo" -F parm "$ko")" ||
 			{ echo "  $(basename "$ko"): parameter $name has no description" >&2; bad=1; }
 	done < <("$modinfo" -F parmtype "$ko")
 done

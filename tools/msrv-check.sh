@@ -23,9 +23,9 @@ min=$(ARCH=x86_64 SRCARCH=x86 "$src/scripts/min-tool-version.sh" rustc) ||
 	die "cannot read the minimum rustc from $src/scripts/min-tool-version.sh"
 [[ $min =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "unexpected minimum rustc version '$min'"
 
+components=$(rustup component list --toolchain "$min" --installed 2>/dev/null) || true
 if ! rustup run "$min" rustc --version >/dev/null 2>&1 ||
-	! rustup component list --toolchain "$min" --installed 2>/dev/null | grep -q '^rust-src' ||
-	! rustup component list --toolchain "$min" --installed 2>/dev/null | grep -q '^clippy'; then
+	! grep -q '^rust-src' <<<"$components" || ! grep -q '^clippy' <<<"$components"; then
 	step "installing rustc $min, the kernel's minimum, through rustup (minimal, rust-src, clippy)"
 	quiet rustup toolchain install "$min" --profile minimal --component rust-src,clippy ||
 		die "rustup could not install Rust $min (is static.rust-lang.org reachable?)"
@@ -40,7 +40,7 @@ key=$({
 	cat "$base/.config"
 	rustc --version
 	bindgen --version 2>/dev/null
-	gcc --version | head -n1
+	gcc --version | sed -n 1p
 } | sha256sum | cut -c1-12)
 out=$CACHE_DIR/build/msrv-rustc-$min-$key
 stamp=$out/.complete-dev-prepared

@@ -35,7 +35,7 @@ fail() {
 wait_for() {
 	local i
 	for ((i = 0; i < $2 * 2; i++)); do
-		screen | grep -qE "$1" && return 0
+		grep -qE "$1" <<<"$(screen)" && return 0
 		sleep 0.5
 	done
 	fail "no $3 on the screen within $2 s"

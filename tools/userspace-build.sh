@@ -44,7 +44,7 @@ grep -qx 'complete_dev:complete_dev' "$inst/kselftest-list.txt" ||
 [[ -f $inst/complete_dev/config && -f $inst/complete_dev/settings ]] ||
 	die "config or settings not installed in $inst/complete_dev"
 [[ -x $bin ]] || die "the test binary was not installed as $bin"
-! readelf -lW "$bin" | grep -q 'program interpreter' ||
+[[ $(readelf -lW "$bin") != *'program interpreter'* ]] ||
 	die "$bin is dynamically linked: the busybox VM has no libc (is userspace-test/.cargo/config.toml read? RUSTFLAGS overrides it)"
 [[ -n $("$bin" --list) ]] || die "$bin --list names no case"
 mkdir -p "$BUILD_DIR/bin"
