@@ -63,6 +63,8 @@ done
 check "cargo test (userspace-test, host unit tests)" \
 	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
 check "pipefail: no pipeline that stops reading early (tools/tests/pipefail.sh)" "$TOOLS_DIR/tests/pipefail.sh"
+check "toolchain decision on a fresh machine's apt, without the network (tools/tests/toolchain-decision.sh)" \
+	"$TOOLS_DIR/tests/toolchain-decision.sh"
 check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \
 	"$TOOLS_DIR/tests/log-errors.sh"
 check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \
