@@ -71,23 +71,15 @@ use kernel::{
 };
 
 #[path = "ext/completion.rs"]
-#[cfg_attr(
-    not(complete_dev_kunit),
-    expect(dead_code, reason = "only the KUnit suite uses all of the wrapper")
+#[expect(
+    dead_code,
+    reason = "a shared wrapper: this module uses only part of it"
 )]
 mod completion;
-#[cfg(complete_dev_kunit)]
-#[path = "ext/completion_test.rs"]
-mod completion_test;
 #[path = "ext/file.rs"]
 mod file_ext;
-#[path = "ext/hint.rs"]
-mod hint;
 #[path = "ext/param.rs"]
 mod param;
-#[cfg(complete_dev_kunit)]
-#[path = "ext/param_test.rs"]
-mod param_test;
 #[path = "ext/task.rs"]
 mod task;
 #[path = "uapi/complete_dev.rs"]
@@ -115,12 +107,234 @@ use param::{
 use task::Comm;
 use uapi::CompleteStatus;
 
+/// The completion every reader sleeps on: LDD3's `static DECLARE_COMPLETION(comp)`.
+static COMP: StaticCompletion = StaticCompletion::new();
+
+#[vtable]
+impl MiscDevice for CompleteFile {
+    type Ptr = KBox<Self>;
+
+    /// LDD3's `complete_read`: sleep until a writer calls `complete()`.
+    #[inline] // Parity with C (docs/benchmark.md#speed-devices).
+    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        if iov.is_empty() {
+            return Ok(0);
+        }
+        let me = kiocb.file();
+        me.reads.add(1, Relaxed);
+        if file_ext::is_nonblocking(&kiocb) {
+            // O_NONBLOCK or RWF_NOWAIT: take a pending completion, or fail without sleeping.
+            let res = if me.comp.try_wait_for_completion() {
+                Ok(())
+            } else {
+                Err(EAGAIN)
+            };
+            me.count_read(res);
+            return res.map(|()| 0);
+        }
+        me.sleep().map(|()| 0) // End of file: `cat` returns once woken.
+    }
+
+    /// LDD3's `complete_write`: wake the oldest sleeping reader, or bank the event for the next.
+    #[inline] // Parity with C (docs/benchmark.md#speed-devices).
+    fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        let me = kiocb.file();
+        let pending = me.comp.pending();
+        if pending != ALL_DONE && pending >= PENDING_MAX.get() {
+            log_current("refused a write: too many pending completions");
+            return Err(EOVERFLOW);
+        }
+        log_current("awakening the readers...");
+        me.writes.add(1, Relaxed);
+        STATS.completes.add(1, Relaxed);
+        me.comp.complete();
+        // The bytes carry no meaning: take them all without copying.
+        let len = iov.len();
+        iov.advance(len);
+        Ok(len)
+    }
+
+    fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        // SAFETY: We are in the file's `open`: no other task can reach it yet.
+        unsafe { file_ext::set_nowait(file) };
+        Ok(KBox::new(
+            Self {
+                comp: COMP.get()?,
+                wait: WaitSpec::current(),
+                reads: Atomic::new(0),
+                reads_woken: Atomic::new(0),
+                writes: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn ioctl(me: &CompleteFile, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            IOC_COMPLETE_ALL => me.complete_all(file)?,
+            IOC_REINIT => me.reinit(file)?,
+            IOC_STATUS => me.status(UserSlice::new(
+                UserPtr::from_addr(arg),
+                CompleteStatus::SIZE,
+            ))?,
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+
+    fn show_fdinfo(me: &CompleteFile, m: &SeqFile, _file: &File) {
+        seq_print!(
+            m,
+            "complete_reads:\t{}\ncomplete_reads_woken:\t{}\ncomplete_writes:\t{}\n",
+            me.reads.load(Relaxed),
+            me.reads_woken.load(Relaxed),
+            me.writes.load(Relaxed)
+        );
+    }
+}
+
+/// An open file: what its reads wait on and how, and its counters for
+/// `/proc/<pid>/fdinfo/<fd>`.
+struct CompleteFile {
+    /// The module's completion ([`COMP`]), looked up once at `open`.
+    comp: &'static Completion,
+    wait: WaitSpec,
+    reads: Atomic<u64>,
+    reads_woken: Atomic<u64>,
+    writes: Atomic<u64>,
+}
+
+impl CompleteFile {
+    /// Sleeps on the completion as this file's [`WaitSpec`] says, logging before and after, and
+    /// counts the outcome.
+    #[inline] // Parity with C (docs/benchmark.md#speed-devices).
+    fn sleep(&self) -> Result {
+        let verbose = VERBOSE.get();
+        if verbose {
+            log_line("going to sleep");
+        }
+        STATS.sleepers.add(1, Relaxed);
+        let res = match (self.wait.mode, self.wait.timeout) {
+            (WaitMode::Interruptible, None) => self.comp.wait_for_completion_interruptible(),
+            (WaitMode::Killable, None) => self.comp.wait_for_completion_killable(),
+            (WaitMode::Uninterruptible, None) => {
+                self.comp.wait_for_completion();
+                Ok(())
+            }
+            (mode, Some(timeout)) => self.timed_wait(mode, timeout.get()),
+        };
+        STATS.sleepers.add(-1, Relaxed);
+        // Counted before the log line, so a reader of the log finds the counters up to date.
+        self.count_read(res);
+        if verbose {
+            match res {
+                Ok(()) => log_awoken(),
+                Err(e) => log_gave_up(e),
+            }
+        }
+        res
+    }
+
+    /// Waits on the completion for at most `timeout` jiffies.
+    ///
+    /// A signal ends the wait with `EINTR`, not `ERESTARTSYS`: a restart (`SA_RESTART`) would begin
+    /// the whole timeout again, so a periodic signal could keep a timed read waiting for ever.
+    fn timed_wait(&self, mode: WaitMode, timeout: Jiffies) -> Result {
+        let res = match mode {
+            WaitMode::Interruptible => self.comp.wait_for_completion_interruptible_timeout(timeout),
+            WaitMode::Killable => self.comp.wait_for_completion_killable_timeout(timeout),
+            WaitMode::Uninterruptible => self.comp.wait_for_completion_timeout(timeout),
+        };
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e == ERESTARTSYS => Err(EINTR),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Counts the end of one read: in the module's outcome counters, and in this file's
+    /// `reads_woken` if it succeeded.
+    fn count_read(&self, res: Result) {
+        let Err(e) = res else {
+            STATS.reads_woken.add(1, Relaxed);
+            self.reads_woken.add(1, Relaxed);
+            return;
+        };
+        let counter = if e == ETIMEDOUT {
+            &STATS.reads_timed_out
+        } else if e == EAGAIN {
+            &STATS.reads_would_block
+        } else {
+            &STATS.reads_interrupted
+        };
+        counter.add(1, Relaxed);
+    }
+
+    /// `COMPLETE_IOC_COMPLETE_ALL`: every current and later read passes, until `REINIT`.
+    fn complete_all(&self, file: &File) -> Result {
+        require_write(file)?;
+        log_current("completing all");
+        self.comp.complete_all();
+        Ok(())
+    }
+
+    /// `COMPLETE_IOC_REINIT`: forget pending completions and the all-done state.
+    fn reinit(&self, file: &File) -> Result {
+        require_write(file)?;
+        log_current("reinit");
+        self.comp.reinit_completion();
+        Ok(())
+    }
+
+    /// `COMPLETE_IOC_STATUS`: copy a snapshot of the module's state to userspace.
+    fn status(&self, dest: UserSlice) -> Result {
+        let done = self.comp.pending();
+        let status = CompleteStatus {
+            pending: if done == ALL_DONE { 0 } else { done.into() },
+            all_done: (done == ALL_DONE).into(),
+            // Never negative: each reader adds 1 before it subtracts 1.
+            sleepers: STATS.sleepers.load(Relaxed).try_into().unwrap_or(0),
+            reads_woken: STATS.reads_woken.load(Relaxed),
+            reads_interrupted: STATS.reads_interrupted.load(Relaxed),
+            reads_timed_out: STATS.reads_timed_out.load(Relaxed),
+            reads_would_block: STATS.reads_would_block.load(Relaxed),
+            completes: STATS.completes.load(Relaxed),
+        };
+        dest.writer().write(&status.to_words())
+    }
+}
+
 module! {
     type: CompleteModule,
     name: "complete_dev",
     authors: ["complete-dev developers"],
     description: "LDD3's complete driver in Rust: read() sleeps on a completion, write() completes it",
     license: "GPL",
+}
+
+/// The module: the misc device; the completion it uses is [`COMP`].
+#[pin_data]
+struct CompleteModule {
+    #[pin]
+    _miscdev: MiscDeviceRegistration<CompleteFile>,
+}
+
+impl kernel::InPlaceModule for CompleteModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // The completion is ready before the device appears; being static, it is torn down only
+        // with the module's memory, after the device is gone.
+        let _ = COMP.init();
+        pr_info!(
+            "loaded: /dev/complete, wait_mode={} timeout_ms={} verbose={} pending_max={}\n",
+            WAIT_MODE.name(),
+            TIMEOUT_MS.get(),
+            VERBOSE.get(),
+            PENDING_MAX.get()
+        );
+        try_pin_init!(Self {
+            _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"complete" }),
+        })
+    }
 }
 
 /// How a reader sleeps.
@@ -145,11 +359,11 @@ impl Choice for WaitMode {
 /// How a read of one file sleeps: `wait_mode` and `timeout_ms`.
 ///
 /// Both parameters are read-only once the module is loaded, so each file takes them once, at
-/// `open`, instead of reading two atomics on every read.
+/// `open`.
 #[derive(Clone, Copy)]
 struct WaitSpec {
     mode: WaitMode,
-    /// The timeout in jiffies; `None` waits for ever. Non-zero, so the option is one word.
+    /// The timeout in jiffies; `None` waits for ever.
     timeout: Option<NonZero<Jiffies>>,
 }
 
@@ -213,16 +427,12 @@ const _: () = {
     assert!(CompleteStatus::SIZE == core::mem::size_of::<[u64; 8]>());
 };
 
-/// The completion every reader sleeps on: the counterpart of `static DECLARE_COMPLETION(comp)`.
-static COMP: StaticCompletion = StaticCompletion::new();
-
 /// Module-wide counters, reported by `COMPLETE_IOC_STATUS`.
 static STATS: Stats = Stats::new();
 
 /// Event counters; each is only ever incremented, except `sleepers`.
 struct Stats {
-    /// Readers asleep right now: signed, so that leaving is `add(-1)` (one `lock add`, where
-    /// `fetch_sub` would fetch the old value for nothing).
+    /// Readers asleep right now (signed: leaving adds -1).
     sleepers: Atomic<i64>,
     reads_woken: Atomic<u64>,
     reads_interrupted: Atomic<u64>,
@@ -245,153 +455,6 @@ impl Stats {
     }
 }
 
-/// The module: the misc device; the completion it uses is [`COMP`].
-#[pin_data]
-struct CompleteModule {
-    #[pin]
-    _miscdev: MiscDeviceRegistration<CompleteFile>,
-}
-
-impl kernel::InPlaceModule for CompleteModule {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        // The completion is ready before the device appears; being static, it is torn down only
-        // with the module's memory, after the device is gone.
-        let _ = COMP.init();
-        pr_info!(
-            "loaded: /dev/complete, wait_mode={} timeout_ms={} verbose={} pending_max={}\n",
-            WAIT_MODE.name(),
-            TIMEOUT_MS.get(),
-            VERBOSE.get(),
-            PENDING_MAX.get()
-        );
-        try_pin_init!(Self {
-            _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"complete" }),
-        })
-    }
-}
-
-/// An open file: what its reads wait on and how, and its counters for
-/// `/proc/<pid>/fdinfo/<fd>`.
-struct CompleteFile {
-    /// The module's completion ([`COMP`]), looked up once at `open`.
-    comp: &'static Completion,
-    wait: WaitSpec,
-    reads: Atomic<u64>,
-    reads_woken: Atomic<u64>,
-    writes: Atomic<u64>,
-}
-
-#[vtable]
-impl MiscDevice for CompleteFile {
-    type Ptr = KBox<Self>;
-
-    fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        // SAFETY: We are in the file's `open`: no other task can reach it yet.
-        unsafe { file_ext::set_nowait(file) };
-        Ok(KBox::new(
-            Self {
-                comp: COMP.get()?,
-                wait: WaitSpec::current(),
-                reads: Atomic::new(0),
-                reads_woken: Atomic::new(0),
-                writes: Atomic::new(0),
-            },
-            GFP_KERNEL,
-        )?)
-    }
-
-    #[inline]
-    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
-        if iov.is_empty() {
-            return Ok(0);
-        }
-        let me = kiocb.file();
-        me.reads.add(1, Relaxed);
-        let res = if file_ext::is_nonblocking(&kiocb) {
-            let res = if me.comp.try_wait_for_completion() {
-                Ok(())
-            } else {
-                // Out of the way of the blocking reads' return path (measured by `make bench`).
-                hint::cold_path();
-                Err(EAGAIN)
-            };
-            me.count_read(res);
-            res
-        } else {
-            me.sleep()
-        };
-        // End of file: `cat` returns once woken.
-        res.map(|()| 0)
-    }
-
-    #[inline]
-    fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
-        let me = kiocb.file();
-        // Concurrent writers may all pass this check at once: `PENDING_LIMIT` leaves room for
-        // every task there can be, so `done` stays below `ALL_DONE`.
-        let pending = me.comp.pending();
-        if pending != ALL_DONE && pending >= PENDING_MAX.get() {
-            hint::cold_path();
-            log_current("refused a write: too many pending completions");
-            return Err(EOVERFLOW);
-        }
-        log_current("awakening the readers...");
-        me.writes.add(1, Relaxed);
-        STATS.completes.add(1, Relaxed);
-        me.comp.complete();
-        // The bytes carry no meaning: take them all without copying.
-        let len = iov.len();
-        iov.advance(len);
-        Ok(len)
-    }
-
-    fn ioctl(me: &CompleteFile, file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        match cmd {
-            IOC_COMPLETE_ALL => me.complete_all(file)?,
-            IOC_REINIT => me.reinit(file)?,
-            IOC_STATUS => me.status(UserSlice::new(
-                UserPtr::from_addr(arg),
-                CompleteStatus::SIZE,
-            ))?,
-            _ => return Err(ENOTTY),
-        }
-        Ok(0)
-    }
-
-    fn show_fdinfo(me: &CompleteFile, m: &SeqFile, _file: &File) {
-        seq_print!(
-            m,
-            "complete_reads:\t{}\ncomplete_reads_woken:\t{}\ncomplete_writes:\t{}\n",
-            me.reads.load(Relaxed),
-            me.reads_woken.load(Relaxed),
-            me.writes.load(Relaxed)
-        );
-    }
-}
-
-impl CompleteFile {
-    /// `COMPLETE_IOC_COMPLETE_ALL`: every current and later read passes, until `REINIT`.
-    fn complete_all(&self, file: &File) -> Result {
-        require_write(file)?;
-        log_current("completing all");
-        self.comp.complete_all();
-        Ok(())
-    }
-
-    /// `COMPLETE_IOC_REINIT`: forget pending completions and the all-done state.
-    fn reinit(&self, file: &File) -> Result {
-        require_write(file)?;
-        log_current("reinit");
-        self.comp.reinit_completion();
-        Ok(())
-    }
-
-    /// `COMPLETE_IOC_STATUS`: copy the module's counters to userspace.
-    fn status(&self, dest: UserSlice) -> Result {
-        dest.writer().write(&status(self.comp).to_words())
-    }
-}
-
 /// Fails with `EBADF` unless `file` was opened for writing, as `write()` would: the ioctls that
 /// change what every reader sees are writes.
 fn require_write(file: &File) -> Result {
@@ -402,17 +465,14 @@ fn require_write(file: &File) -> Result {
 }
 
 /// Logs `process <pid> (<comm>) <what>` for the current task, if `verbose` is on.
-#[inline]
 fn log_current(what: &str) {
     if VERBOSE.get() {
         log_line(what);
     }
 }
 
-/// The line of [`log_current`], out of line and cold: the fast path neither reads the pid nor
-/// copies `comm`, and keeps its registers (measured by `make bench`).
-#[cold]
-#[inline(never)]
+/// Logs `process <pid> (<comm>) <what>` for the current task.
+#[inline(never)] // Parity with C (docs/benchmark.md#speed-devices).
 fn log_line(what: &str) {
     pr_info!(
         "process {} ({}) {}\n",
@@ -422,19 +482,14 @@ fn log_line(what: &str) {
     );
 }
 
-/// Logs that the current task was woken (cold, like [`log_line`]).
-#[cold]
-#[inline(never)]
+/// Logs `awoken <pid> (<comm>)` for the current task.
+#[inline(never)] // Parity with C (docs/benchmark.md#speed-devices).
 fn log_awoken() {
     pr_info!("awoken {} ({})\n", current!().pid(), Comm::current());
 }
 
-/// Logs that the current task's wait ended with `err` (cold, like [`log_line`]).
-///
-/// Separate from [`log_awoken`], so the caller needs the outcome after the call only on this
-/// path, where it can live in a register the success path needs for something else.
-#[cold]
-#[inline(never)]
+/// Logs that the current task gave up waiting, and why.
+#[inline(never)] // Parity with C (docs/benchmark.md#speed-devices).
 fn log_gave_up(err: Error) {
     pr_info!(
         "process {} ({}) gave up waiting: {:?}\n",
@@ -442,94 +497,4 @@ fn log_gave_up(err: Error) {
         Comm::current(),
         err
     );
-}
-
-impl CompleteFile {
-    /// Counts the end of one read: in the module's outcome counters, and in this file's
-    /// `reads_woken` if it succeeded.
-    #[inline]
-    fn count_read(&self, res: Result) {
-        let Err(e) = res else {
-            STATS.reads_woken.add(1, Relaxed);
-            self.reads_woken.add(1, Relaxed);
-            return;
-        };
-        // Success is the common case: keep it a straight branch.
-        hint::cold_path();
-        let counter = if e == ETIMEDOUT {
-            &STATS.reads_timed_out
-        } else if e == EAGAIN {
-            &STATS.reads_would_block
-        } else {
-            &STATS.reads_interrupted
-        };
-        counter.add(1, Relaxed);
-    }
-
-    /// Sleeps on the completion as this file's [`WaitSpec`] says, logging before and after, and
-    /// counts the outcome.
-    ///
-    /// The spec is read after the first log line, so the fast path (logging off) does not keep
-    /// it in registers across that call; the outcome is counted before the last one, so only
-    /// the error code lives across that call (`make bench` measures both).
-    #[inline]
-    fn sleep(&self) -> Result {
-        let verbose = VERBOSE.get();
-        if verbose {
-            log_line("going to sleep");
-        }
-        STATS.sleepers.add(1, Relaxed);
-        let (comp, wait) = (self.comp, self.wait);
-        let res = match (wait.mode, wait.timeout) {
-            (WaitMode::Interruptible, None) => comp.wait_for_completion_interruptible(),
-            (WaitMode::Killable, None) => comp.wait_for_completion_killable(),
-            (WaitMode::Uninterruptible, None) => {
-                comp.wait_for_completion();
-                Ok(())
-            }
-            (mode, Some(j)) => timed_wait(comp, mode, j.get()),
-        };
-        STATS.sleepers.add(-1, Relaxed);
-        self.count_read(res);
-        if verbose {
-            match res {
-                Ok(()) => log_awoken(),
-                Err(e) => log_gave_up(e),
-            }
-        }
-        res
-    }
-}
-
-/// Waits on `comp` for at most `timeout` jiffies.
-///
-/// A signal ends the wait with `EINTR`, not `ERESTARTSYS`: a restart (`SA_RESTART`) would begin
-/// the whole timeout again, so a periodic signal could keep a timed read waiting for ever.
-fn timed_wait(comp: &Completion, mode: WaitMode, timeout: Jiffies) -> Result {
-    let res = match mode {
-        WaitMode::Interruptible => comp.wait_for_completion_interruptible_timeout(timeout),
-        WaitMode::Killable => comp.wait_for_completion_killable_timeout(timeout),
-        WaitMode::Uninterruptible => comp.wait_for_completion_timeout(timeout),
-    };
-    match res {
-        Ok(_) => Ok(()),
-        Err(e) if e == ERESTARTSYS => Err(EINTR),
-        Err(e) => Err(e),
-    }
-}
-
-/// A snapshot of the module's state for `COMPLETE_IOC_STATUS`.
-fn status(comp: &Completion) -> CompleteStatus {
-    let done = comp.pending();
-    CompleteStatus {
-        pending: if done == ALL_DONE { 0 } else { done.into() },
-        all_done: (done == ALL_DONE).into(),
-        // Never negative: each reader adds 1 before it subtracts 1.
-        sleepers: STATS.sleepers.load(Relaxed).try_into().unwrap_or(0),
-        reads_woken: STATS.reads_woken.load(Relaxed),
-        reads_interrupted: STATS.reads_interrupted.load(Relaxed),
-        reads_timed_out: STATS.reads_timed_out.load(Relaxed),
-        reads_would_block: STATS.reads_would_block.load(Relaxed),
-        completes: STATS.completes.load(Relaxed),
-    }
 }

@@ -53,8 +53,6 @@ use pin_init::stack_pin_init;
     reason = "a shared wrapper: this module uses only part of it"
 )]
 mod completion;
-#[path = "ext/hint.rs"]
-mod hint;
 #[path = "ext/kthread.rs"]
 mod kthread;
 #[path = "ext/param.rs"]

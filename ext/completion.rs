@@ -123,8 +123,6 @@ impl Completion {
         if ret == 0 {
             Ok(())
         } else {
-            // A signal is the rare case: keep the common one a straight branch.
-            crate::hint::cold_path();
             Err(ERESTARTSYS)
         }
     }
@@ -138,8 +136,6 @@ impl Completion {
         if ret == 0 {
             Ok(())
         } else {
-            // A signal is the rare case: keep the common one a straight branch.
-            crate::hint::cold_path();
             Err(ERESTARTSYS)
         }
     }

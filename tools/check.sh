@@ -80,9 +80,8 @@ if ((own_kernel)) && [[ $SANITIZE != 1 ]]; then
 	check "module build with the kernel's minimum Rust (rustup), CLIPPY=1 W=1, no warnings" \
 		"$TOOLS_DIR/msrv-check.sh" "$KDIR"
 fi
-# Also as a compiler older than Rust 1.95 builds it (no core::hint::cold_path, see Kbuild).
-check "module build without KUnit suites, as with Rust < 1.95 (COMPLETE_DEV_KUNIT=n COMPLETE_DEV_COLD_PATH=n), CLIPPY=1 W=1, no warnings" \
-	env STRICT=1 COMPLETE_DEV_KUNIT=n COMPLETE_DEV_COLD_PATH=n "$TOOLS_DIR/module-build.sh"
+check "module build without KUnit suites (COMPLETE_DEV_KUNIT=n), CLIPPY=1 W=1, no warnings" \
+	env STRICT=1 COMPLETE_DEV_KUNIT=n "$TOOLS_DIR/module-build.sh"
 check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
 check "modinfo: license, author, description, parameter descriptions" \
 	"$TOOLS_DIR/modinfo-check.sh" "$TOP_DIR"/*.ko

@@ -23,8 +23,7 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 "$TOOLS_DIR/layout-check.sh" --once "$KDIR"
 
 kbuild_env "$KDIR"
-# The KUnit suites of ext/ (Kbuild): built unless COMPLETE_DEV_KUNIT=n. COMPLETE_DEV_COLD_PATH=n
-# (Kbuild, from the environment) builds as a compiler older than Rust 1.95 would.
+# The KUnit suites of ext/ (Kbuild): built unless COMPLETE_DEV_KUNIT=n.
 extra=("COMPLETE_DEV_KUNIT=${COMPLETE_DEV_KUNIT:-y}")
 if [[ ${STRICT:-0} == 1 ]]; then
 	extra+=(CLIPPY=1 W=1)
