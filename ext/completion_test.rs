@@ -2,10 +2,10 @@
 
 //! KUnit tests of the completion wrapper ([`super::completion`]).
 //!
-//! Built only with `--cfg complete_dev_kunit` (`COMPLETE_DEV_KUNIT=y` on a kernel with
-//! `CONFIG_KUNIT`, see `Kbuild`); they run when the module is loaded, and `make check` reads their
-//! KTAP result from the kernel log. Every test returns a [`Result`]: a failed set-up fails the
-//! test instead of panicking, which would be `BUG()`.
+//! Built into the test module `complete_ext_kunit.ko` only (see `complete_ext_kunit.rs`); they run
+//! when it is loaded, and `make check` reads their KTAP result from the kernel log. Every test
+//! returns a [`Result`]: a failed set-up fails the test instead of panicking, which would be
+//! `BUG()`.
 
 use kernel::prelude::*;
 

@@ -2,8 +2,9 @@
 
 //! KUnit tests of the sysfs parameters ([`super::param`]).
 //!
-//! Built only with `--cfg complete_dev_kunit` (see `Kbuild`). They call the `kernel_param_ops`
-//! callbacks directly, as `kernel/params.c` does, on a `struct kernel_param` of their own.
+//! Built into the test module `complete_ext_kunit.ko` only (see `complete_ext_kunit.rs`). They
+//! call the `kernel_param_ops` callbacks directly, as `kernel/params.c` does, on a
+//! `struct kernel_param` of their own.
 
 use kernel::prelude::*;
 

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the kernel thread wrapper ([`super::kthread`]).
+//!
+//! Built into the test module `complete_ext_kunit.ko` only (see `complete_ext_kunit.rs`). Every
+//! test returns a [`Result`]: a failed set-up fails the test instead of panicking, which would be
+//! `BUG()`.
+
+use kernel::prelude::*;
+
+#[kunit_tests(ext_kthread)]
+mod tests {
+    use super::super::kthread::{
+        scoped,
+        KThread,
+        StopError,
+        StopToken, //
+    };
+    use kernel::{
+        prelude::*,
+        sync::{
+            atomic::{
+                Atomic,
+                Relaxed, //
+            },
+            Arc,
+            Completion, //
+        },
+        time::{
+            delay::fsleep,
+            Delta, //
+        },
+    };
+
+    /// Counts its drops in a shared counter.
+    struct DropCount(Arc<Atomic<u32>>);
+
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn stop_returns_what_the_closure_returned() -> Result {
+        let started = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+        let signal = started.clone();
+        let t = KThread::run(fmt!("kt_test"), move |tok: &StopToken| {
+            signal.complete_all();
+            let mut loops = 0u32;
+            while !tok.should_stop() {
+                loops += 1;
+                tok.sleep_ms(1);
+            }
+            loops + 1000
+        })?;
+        // The closure has started: the stop can only end its loop, never pre-empt it.
+        started.wait_for_completion();
+        assert!(matches!(t.stop(), Ok(n) if n >= 1000));
+        Ok(())
+    }
+
+    #[test]
+    fn closure_dropped_once_whether_or_not_it_ran() -> Result {
+        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        for i in 0..20u32 {
+            let d = DropCount(drops.clone());
+            let t = KThread::run(fmt!("kt_test{}", i), move |_tok: &StopToken| {
+                let _d = d;
+                7u32
+            })?;
+            // Often stopped before the thread ran (NeverRan), sometimes after it returned.
+            match t.stop() {
+                Ok(r) => assert_eq!(r, 7),
+                Err(e) => assert_eq!(e, StopError::NeverRan),
+            }
+            assert_eq!(drops.load(Relaxed), i + 1);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn dropping_the_handle_stops_the_thread() -> Result {
+        let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let d = DropCount(drops.clone());
+        let t = KThread::run(fmt!("kt_test"), move |tok: &StopToken| {
+            let _d = d;
+            while !tok.should_stop() {
+                tok.sleep_ms(1000);
+            }
+        })?;
+        drop(t);
+        assert_eq!(drops.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn scoped_thread_borrows_from_the_stack() -> Result {
+        let counter = Atomic::new(0u32);
+        // SAFETY: The body only loads an atomic and sleeps, then returns; it holds no assertion
+        // (they all come after `scoped` returned).
+        let (mine, theirs) = unsafe {
+            scoped(
+                fmt!("kt_scoped"),
+                |tok: &StopToken| {
+                    while !tok.should_stop() {
+                        counter.add(1, Relaxed);
+                        tok.sleep_ms(1);
+                    }
+                    counter.load(Relaxed)
+                },
+                || {
+                    while counter.load(Relaxed) < 3 {
+                        fsleep(Delta::from_millis(1));
+                    }
+                    1
+                },
+            )
+        }?;
+        assert_eq!(mine, 1);
+        assert!(matches!(theirs, Ok(n) if n >= 3));
+        Ok(())
+    }
+}
