@@ -18,8 +18,8 @@ modules:
 deps:
 	@tools/deps.sh
 
-kernel: deps
-	@tools/kernel-build.sh >/dev/null
+kernel:
+	@source tools/lib.sh && ensure_kernel >/dev/null
 
 userspace:
 	@tools/userspace-build.sh

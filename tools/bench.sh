@@ -36,7 +36,7 @@ if [[ -n ${KDIR:-} ]]; then
 	variant=KDIR
 else
 	variant=${KVARIANT:-perf}
-	KDIR=$(KVARIANT=$variant "$TOOLS_DIR/kernel-build.sh")
+	KDIR=$(KVARIANT=$variant ensure_kernel)
 	export KDIR
 fi
 kbuild_env "$KDIR"
@@ -59,7 +59,7 @@ quiet make -C "$KDIR" M="$mods/dev" modules ||
 quiet make -C "$KDIR" M="$mods/ref" modules ||
 	die "building the C baselines (bench/ref) failed (rerun with V=1)"
 cp "$mods/dev/complete_dev.ko" "$mods/ref/complete_ref.ko" "$mods/ref/complete_ldd.ko" "$mods/ko/"
-"$TOOLS_DIR/modinfo-check.sh" "$mods"/ko/*.ko || die "a benchmark module lacks modinfo fields (see above)"
+"$TOOLS_DIR/tests/modinfo-check.sh" "$mods"/ko/*.ko || die "a benchmark module lacks modinfo fields (see above)"
 done_step
 
 crate=$TOP_DIR/bench

@@ -90,6 +90,18 @@ long() {
 	return "$rc"
 }
 
+# ensure_kernel: print the kernel tree to build against: $KDIR if set, else the cached kernel
+# of $TOOLCHAIN and $KVARIANT (default debug), installing the host tools and building it first
+# if it is missing.
+ensure_kernel() {
+	if [[ -n ${KDIR:-} ]]; then
+		printf '%s\n' "$KDIR"
+		return
+	fi
+	"$TOOLS_DIR/deps.sh"
+	"$TOOLS_DIR/kernel-build.sh"
+}
+
 # kdir: the kernel build directory the module is built against: $KDIR, else
 # the cached kernel of tools/kernel-build.sh for $TOOLCHAIN and $KVARIANT
 # (current-kdir: the default toolchain's debug kernel).

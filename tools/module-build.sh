@@ -23,13 +23,14 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 "$TOOLS_DIR/layout-check.sh" --once "$KDIR"
 
 kbuild_env "$KDIR"
-extra=()
+# The KUnit suites of ext/ (Kbuild): built unless COMPLETE_DEV_KUNIT=n.
+extra=("COMPLETE_DEV_KUNIT=${COMPLETE_DEV_KUNIT:-y}")
 if [[ ${STRICT:-0} == 1 ]]; then
 	extra+=(CLIPPY=1 W=1)
 	# Warnings only show when a file is compiled: start from clean.
 	make -C "$KDIR" M="$TOP_DIR" clean >/dev/null 2>&1 || true
 fi
-step "building the module(s) against $KDIR${extra[*]:+ ${extra[*]}}"
+step "building the module(s) against $KDIR ${extra[*]}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 rc=0

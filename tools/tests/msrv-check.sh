@@ -13,10 +13,10 @@
 # with CLIPPY=1 W=1, with and without the KUnit suites, and allows no warning.
 # The tree is cached per source version, .config and rustc version.
 #
-# Usage: tools/msrv-check.sh KDIR   (KDIR: the test kernel, whose .config is used)
-source "$(dirname "$0")/lib.sh"
+# Usage: tools/tests/msrv-check.sh KDIR   (KDIR: the test kernel, whose .config is used)
+source "$(dirname "$0")/../lib.sh"
 
-base=${1:?usage: tools/msrv-check.sh KDIR}
+base=${1:?usage: tools/tests/msrv-check.sh KDIR}
 [[ -f $base/.config ]] || die "$base has no .config"
 src=$(cat "$CACHE_DIR/current-src" 2>/dev/null) || die "no kernel source yet: run 'make kernel' first"
 min=$(ARCH=x86_64 SRCARCH=x86 "$src/scripts/min-tool-version.sh" rustc) ||

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make shell` driven as a person would, through tmux: at the VM's prompt
 # type `cat /dev/complete &`, then `echo x > /dev/complete`; the driver's
 # `going to sleep`, `awakening the readers...` and `awoken` lines must show
@@ -7,7 +8,7 @@
 #
 # Environment:
 #   SHELL_CHECK_BOOT  seconds to wait for the shell prompt (default 240)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 command -v tmux >/dev/null || die "tmux not found: run tools/deps.sh (Debian package tmux)"
 readonly BOOT_WAIT=${SHELL_CHECK_BOOT:-240}

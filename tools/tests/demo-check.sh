@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make demo` as make check runs it: the VM job passes, the transcript tells
 # the driver's story only (no kernel console line, only the modules' lines
 # between the steps), and the timeline picture exists, shows the two wake-ups
 # and the banked write, and names every pid of the transcript.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
