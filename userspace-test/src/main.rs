@@ -12,8 +12,8 @@ mod cases;
 mod error;
 mod kmsg;
 mod ktap;
-mod model;
 mod module;
+mod oracle;
 mod readers;
 mod sys;
 /// The driver's ioctl ABI: `src/uapi.rs` links to `../uapi/complete_dev.rs`, shared with the driver.
