@@ -159,7 +159,7 @@ fn expect_enomem<T>(r: &Result<T, sys::Errno>) -> CaseResult {
 
 /// `insmod complete_dev.ko`, `open` of the device, and `insmod complete_kthread.ko` of every
 /// variant, with each of their allocations failed in turn.
-pub fn fault_injection(ctx: &Ctx) -> CaseResult {
+pub fn injection(ctx: &Ctx) -> CaseResult {
     setup()?;
     let dev_ko = ctx.opts.module.clone();
     module::unload_settled()?;
