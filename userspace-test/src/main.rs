@@ -10,6 +10,7 @@ use clap::Parser;
 
 mod cases;
 mod error;
+mod fail_nth;
 mod kmsg;
 mod ktap;
 mod module;
