@@ -29,8 +29,8 @@
 //!   order that hangs the tutorial (waiter first, while it waits for a completion nobody will
 //!   make) is the order used here, for every variant;
 //! - the worker's sleep is interruptible too, so `rmmod` does not wait for a `period_ms` to end;
-//! - thread creation failures are errors of `insmod` (`inject_fail=waiter|worker` simulates
-//!   one), and the thread created already is stopped;
+//! - a failed thread creation is an error of `insmod`, logged, and the thread created already
+//!   is stopped;
 //! - `kthread_stop()` returns what each thread function returned: the number of wake-ups and of
 //!   completions, which the unload message reports.
 
@@ -104,25 +104,6 @@ impl Choice for Variant {
     ];
 }
 
-/// Which thread creation `inject_fail` fails on purpose.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Inject {
-    /// None: the default.
-    None,
-    /// The waiter's.
-    Waiter,
-    /// The worker's.
-    Worker,
-}
-
-impl Choice for Inject {
-    const CHOICES: &'static [(Self, &'static str)] = &[
-        (Self::None, "none"),
-        (Self::Waiter, "waiter"),
-        (Self::Worker, "worker"),
-    ];
-}
-
 module_param_sysfs!(
     /// Where the completion lives.
     VARIANT: ChoiceParam<Variant> = ChoiceParam::new(),
@@ -135,13 +116,6 @@ module_param_sysfs!(
     PERIOD_MS: UintParam = UintParam::new(100, 60_000),
     name: "period_ms", type: "uint", perm: 0o644,
     desc: "ms between two complete() calls of the worker, default 100, 0 counts as 1, at most 60000; writable at run time"
-);
-
-module_param_sysfs!(
-    /// A thread creation to fail on purpose, for testing the error path of init.
-    INJECT_FAIL: ChoiceParam<Inject> = ChoiceParam::new(),
-    name: "inject_fail", type: "charp", perm: 0o444,
-    desc: "test only: fail the creation of this thread with ENOMEM: none (default), waiter, worker"
 );
 
 /// The static completion of the `static` variant: `static DECLARE_COMPLETION(done)`.
@@ -213,16 +187,9 @@ impl Drop for KthreadModule {
     }
 }
 
-/// Fails with `ENOMEM` if `inject_fail` names `which`.
-fn injected(which: Inject) -> Result {
-    if INJECT_FAIL.get() == which {
-        pr_info!(
-            "inject_fail: failing the creation of ckt_{}\n",
-            INJECT_FAIL.name()
-        );
-        return Err(ENOMEM);
-    }
-    Ok(())
+/// Logs that the waiter could not be created: init then fails with `e`.
+fn waiter_not_created(e: &Error) {
+    pr_info!("ckt_waiter not created (error {})\n", e.to_errno());
 }
 
 /// Starts the waiter, then the worker, sharing one completion (`static` and `dynamic`).
@@ -235,15 +202,13 @@ fn start_pair<C>(
 where
     C: core::ops::Deref<Target = Completion> + Send + 'static,
 {
-    injected(Inject::Waiter)?;
     let waiter = KThread::run(fmt!("ckt_waiter"), move |tok: &StopToken| {
         wait_loop(tok, &for_waiter, VARIANT.name())
-    })?;
+    })
+    .inspect_err(waiter_not_created)?;
     pr_info!("created ckt_waiter (pid {})\n", waiter.pid());
-    let worker = injected(Inject::Worker).and_then(|()| {
-        KThread::run(fmt!("ckt_worker"), move |tok: &StopToken| {
-            work_loop(tok, &for_worker)
-        })
+    let worker = KThread::run(fmt!("ckt_worker"), move |tok: &StopToken| {
+        work_loop(tok, &for_worker)
     });
     let worker = match worker {
         Ok(worker) => worker,
@@ -294,10 +259,10 @@ fn start_onstack() -> Result<KThread<'static, u32>> {
         GFP_KERNEL,
     )?;
     let report = startup.clone();
-    injected(Inject::Waiter)?;
     let waiter = KThread::run(fmt!("ckt_waiter"), move |tok: &StopToken| {
         onstack_waiter(tok, &report)
-    })?;
+    })
+    .inspect_err(waiter_not_created)?;
     pr_info!("created ckt_waiter (pid {})\n", waiter.pid());
     // On any error below `waiter` is dropped, which stops it; it does not wait for anything
     // but a stop, so this cannot hang.
@@ -306,7 +271,13 @@ fn start_onstack() -> Result<KThread<'static, u32>> {
         .wait_for_completion_timeout(msecs_to_jiffies(STARTUP_TIMEOUT_MS))?;
     match startup.err.load(Relaxed) {
         0 => Ok(waiter),
-        e => Err(Error::from_errno(e)),
+        e => {
+            pr_info!(
+                "ckt_worker not created (error {}): stopping ckt_waiter\n",
+                e
+            );
+            Err(Error::from_errno(e))
+        }
     }
 }
 
@@ -324,10 +295,6 @@ fn start_onstack() -> Result<KThread<'static, u32>> {
 fn onstack_waiter(tok: &StopToken, startup: &Startup) -> u32 {
     stack_pin_init!(let done = Completion::new());
     let done: &Completion = &done;
-    if let Err(e) = injected(Inject::Worker) {
-        startup.report(Err(e));
-        return 0;
-    }
     // SAFETY: The body returns: `report` is an atomic store and a `complete()`, and `wait_loop`
     // only logs, waits with a timeout and counts with `wrapping_add`; nothing in it panics or
     // ends the task.

@@ -110,7 +110,7 @@ if [[ -f $vmlog ]]; then
 	echo "VM console log: $vmlog"
 	grep -h 'vm-check: KUnit suite' "$vmlog" | sed 's/^vm-check: /  /' || true
 	grep -h '^# # Totals:' "$vmlog" | sed 's/^# # /  kselftest complete_dev: # /' || true
-	grep -h '^vm-check: .*sanitize\|^# soak: ' "$vmlog" | sed 's/^/  /' || true
+	grep -h '^vm-check: .*sanitize\|^# stress_soak: ' "$vmlog" | sed 's/^/  /' || true
 fi
 for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "check: $passed passed, $failed failed"

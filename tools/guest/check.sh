@@ -113,10 +113,10 @@ fi
 # 4. On the sanitizer kernel, a long soak (issue 15's budget: a million random
 # operations), outside the kselftest runner whose timeout covers the whole run.
 if [ "${cdsanitize:-0}" = 1 ] && [ -n "${cdsoak:-}" ]; then
-	complete_dev --module /modules/complete_dev.ko --soak-ops "$cdsoak" soak >/tmp/soak.log 2>&1
+	complete_dev --module /modules/complete_dev.ko --soak-ops "$cdsoak" stress_soak >/tmp/soak.log 2>&1
 	rc=$?
 	cat /tmp/soak.log
-	grep -q '^ok 1 soak' /tmp/soak.log && [ $rc = 0 ]
+	grep -q '^ok 1 stress_soak' /tmp/soak.log && [ $rc = 0 ]
 	report $? "sanitize-soak-$cdsoak-ops" "(exit $rc)"
 fi
 

@@ -43,8 +43,4 @@ echo
 echo "  # a long period: rmmod while both threads sleep is still immediate"
 run insmod /modules/complete_kthread.ko variant=onstack period_ms=60000
 run "sleep 0.5; timed_rmmod"
-echo
-echo "  # a failed thread creation (simulated) fails insmod; the other thread is stopped"
-run "insmod /modules/complete_kthread.ko variant=dynamic inject_fail=worker; echo insmod: \$?"
-run "grep -q complete_kthread /proc/modules && echo still loaded || echo not loaded"
 echo "=== demo done ==="

@@ -10,10 +10,11 @@ use clap::Parser;
 
 mod cases;
 mod error;
+mod fail_nth;
 mod kmsg;
 mod ktap;
-mod model;
 mod module;
+mod oracle;
 mod readers;
 mod sys;
 /// The driver's ioctl ABI: `src/uapi.rs` links to `../uapi/complete_dev.rs`, shared with the driver.
@@ -33,13 +34,13 @@ struct Cli {
     list: bool,
     /// Run only these cases (default: all, in table order).
     cases: Vec<String>,
-    /// Reader threads of the stress case.
+    /// Reader threads of the stress_threads case.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     readers: u32,
-    /// Writer threads of the stress case.
+    /// Writer threads of the stress_threads case.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     writers: u32,
-    /// Total writes (and so reads) of the stress case.
+    /// Total writes (and so reads) of the stress_threads case.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     writes: u32,
     /// Print the driver's kernel log lines of every case as diagnostics.
@@ -48,8 +49,8 @@ struct Cli {
     /// The module file to load.
     #[arg(long, default_value = "/modules/complete_dev.ko")]
     module: std::path::PathBuf,
-    /// Seed of the model and soak cases (default: from the clock, printed); a failure prints
-    /// the seed that replays it: `complete_dev model --seed S --model-cases 1`.
+    /// Seed of the model and stress_soak cases (default: from the clock, printed); a failure
+    /// prints the seed that replays it: `complete_dev model --seed S --model-cases 1`.
     #[arg(long, env = "COMPLETE_TEST_SEED")]
     seed: Option<u64>,
     /// Proptest cases of the model case (each on a freshly loaded module).
@@ -61,10 +62,10 @@ struct Cli {
     /// Most shrink steps after a model failure.
     #[arg(long, env = "COMPLETE_MODEL_SHRINK", default_value_t = 2000)]
     model_shrink: u32,
-    /// Worker threads of the soak case.
+    /// Worker threads of the stress_soak case.
     #[arg(long, env = "COMPLETE_SOAK_WORKERS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=256))]
     soak_workers: u32,
-    /// Operations of the soak case in all.
+    /// Operations of the stress_soak case in all.
     #[arg(long, env = "COMPLETE_SOAK_OPS", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
     soak_ops: u32,
 }

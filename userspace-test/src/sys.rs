@@ -307,7 +307,8 @@ pub fn wait_exit(pid: i32, timeout: Duration) -> Result<Option<Exit>, Errno> {
 /// never unwinds into the runner: it exits with status 99.
 pub fn fork_child(name: &str, body: impl FnOnce() -> i32) -> Result<i32, Errno> {
     let cname = cstring(name)?;
-    // SAFETY: the process is single-threaded here (the stress case joins its threads first).
+    // SAFETY: the process is single-threaded here (the stress_threads case joins its threads
+    // first).
     let pid = cvt(unsafe { libc::fork() })?;
     if pid != 0 {
         return Ok(pid);

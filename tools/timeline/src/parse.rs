@@ -36,8 +36,6 @@ pub enum Who {
 pub enum What {
     /// The module was loaded: a new panel of the picture, with this title.
     Load(String),
-    /// An addition to the current panel's title (a simulated failure, for instance).
-    Note(String),
     /// The thread's pid, logged when it was created.
     Pid(i32),
     /// The task starts to wait on the completion.
@@ -65,7 +63,7 @@ pub enum What {
 pub struct Event {
     /// Seconds since boot, from the line's timestamp.
     pub t: f64,
-    /// The lane it belongs to; `None` for [`What::Load`] and [`What::Note`].
+    /// The lane it belongs to; `None` for [`What::Load`].
     pub who: Option<Who>,
     /// What happened.
     pub what: What,
@@ -161,12 +159,6 @@ fn task_of(head: &str) -> Option<Who> {
 fn kthread_line(msg: &str) -> Option<(Option<Who>, What)> {
     if let Some(params) = msg.strip_prefix("loading: ") {
         return Some((None, What::Load(format!("complete_kthread: {params}"))));
-    }
-    if let Some(which) = msg.strip_prefix("inject_fail: failing the creation of ") {
-        return Some((
-            None,
-            What::Note(format!("{which} creation fails (inject_fail)")),
-        ));
     }
     if let Some(created) = msg.strip_prefix("created ") {
         // `created ckt_waiter (pid 61)`
@@ -319,6 +311,8 @@ mod tests {
             "unloading (static): stopping ckt_waiter",
             "ckt_waiter: ckt_worker stopped, Ok(2) completions",
             "loaded: variant=static",
+            "ckt_waiter not created (error -12)",
+            "ckt_worker not created (error -12): stopping ckt_waiter",
         ] {
             assert_eq!(kthread_line(unknown), None, "{unknown}");
         }

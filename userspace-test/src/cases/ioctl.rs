@@ -2,13 +2,15 @@
 //! The ioctls: `COMPLETE_ALL`, `REINIT`, `STATUS`, and unknown commands.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{expect_errno, expect_ok, zero, Ctx, WAIT};
 use crate::error::{CaseResult, Context};
 use crate::kmsg::Event;
 use crate::readers::{OnSigint, ReaderOpts, Readers};
-use crate::sys::{self, Mapping};
+use crate::sys::{self, Dev, Mapping};
 use crate::uapi::{self, CompleteStatus};
 use crate::{bail, ensure, ensure_eq};
 
@@ -242,4 +244,111 @@ pub fn unknown(ctx: &Ctx) -> CaseResult {
         "an unknown ioctl wrote its argument: {buf:?}"
     );
     ctx.expect_status(&dev, zero(), "after the unknown ioctls")
+}
+
+/// `COMPLETE_ALL` and `REINIT` change what every reader sees, so they need a file open for
+/// writing (`EBADF` otherwise, as `write()`); `STATUS` works on any open file.
+pub fn needs_write(ctx: &Ctx) -> CaseResult {
+    let ro = Dev::open_flags(libc::O_RDONLY).ctx("open /dev/complete O_RDONLY")?;
+    expect_errno(
+        ro.ioctl(sys::IOC_COMPLETE_ALL, 0),
+        libc::EBADF,
+        "COMPLETE_ALL on O_RDONLY",
+    )?;
+    expect_errno(
+        ro.ioctl(sys::IOC_REINIT, 0),
+        libc::EBADF,
+        "REINIT on O_RDONLY",
+    )?;
+    ctx.expect_status(&ro, zero(), "STATUS on O_RDONLY (nothing changed)")?;
+    let wo = Dev::open_flags(libc::O_WRONLY).ctx("open /dev/complete O_WRONLY")?;
+    expect_ok(wo.write(b"x"), 1, "write on O_WRONLY")?;
+    expect_ok(wo.ioctl(sys::IOC_REINIT, 0), 0, "REINIT on O_WRONLY")?;
+    expect_ok(
+        wo.ioctl(sys::IOC_COMPLETE_ALL, 0),
+        0,
+        "COMPLETE_ALL on O_WRONLY",
+    )?;
+    let want = CompleteStatus {
+        all_done: 1,
+        completes: 1,
+        ..zero()
+    };
+    ctx.expect_status(&wo, want, "STATUS on O_WRONLY")
+}
+
+/// Rounds of [`reinit_race`].
+const RACE_ROUNDS: u64 = 3000;
+/// Writes banked in each round, which the readers start draining at once.
+const RACE_WRITES: usize = 8;
+/// Reader threads hammering `O_NONBLOCK` reads (more than the VM's two vCPUs).
+const RACE_THREADS: usize = 4;
+
+/// `REINIT` racing non-blocking readers. Reader threads hammer `O_NONBLOCK` reads for the whole
+/// case; each round banks a few writes, which they drain as they come, and `REINIT`s at once,
+/// while they are still taking completions under the completion's lock. After `REINIT` returned
+/// (the round's "closed" phase, until the next round banks again) no read may pass, and at the
+/// end of the phase nothing is pending. Before the fix `REINIT` was an unlocked store racing
+/// the readers' locked `done--`: a reader that read `done = N` could store `N - 1` after it and
+/// bring completions back.
+pub fn reinit_race(ctx: &Ctx) -> CaseResult {
+    let dev = ctx.open()?;
+    // Even: writes may be banked; odd: `REINIT` has returned and nothing may pass.
+    let phase = Arc::new(AtomicU64::new(0));
+    let late_reads = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for _ in 0..RACE_THREADS {
+        let nb = ctx.open_nb()?;
+        let (phase, stop, late) = (phase.clone(), stop.clone(), late_reads.clone());
+        threads.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let before = phase.load(Ordering::SeqCst);
+                let passed = nb.read(1).is_ok();
+                // Began and ended inside one closed phase, yet passed: a revived completion.
+                if passed && before % 2 == 1 && phase.load(Ordering::SeqCst) == before {
+                    late.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    let mut res = race_rounds(ctx, &dev, &phase);
+    stop.store(true, Ordering::SeqCst);
+    for t in threads {
+        if t.join().is_err() && res.is_ok() {
+            res = Err("a reader thread panicked".to_string().into());
+        }
+    }
+    let revived_rounds = res?;
+    ensure_eq!(
+        (revived_rounds, late_reads.load(Ordering::SeqCst)),
+        (0, 0),
+        "(rounds with completions pending after REINIT, reads that passed after REINIT) in \
+         {RACE_ROUNDS} rounds"
+    );
+    expect_errno(
+        ctx.open_nb()?.read(1),
+        libc::EAGAIN,
+        "O_NONBLOCK read at the end",
+    )?;
+    Ok(())
+}
+
+/// The rounds of [`reinit_race`]; returns how many ended with completions pending.
+fn race_rounds(ctx: &Ctx, dev: &Dev, phase: &AtomicU64) -> CaseResult<u64> {
+    let mut revived = 0;
+    for round in 0..RACE_ROUNDS {
+        phase.store(2 * round, Ordering::SeqCst);
+        for _ in 0..RACE_WRITES {
+            expect_ok(dev.write(b"x"), 1, "banking write")?;
+        }
+        expect_ok(dev.ioctl(sys::IOC_REINIT, 0), 0, "REINIT")?;
+        phase.store(2 * round + 1, Ordering::SeqCst);
+        // Give the readers the closed phase to find a revived completion, then look.
+        std::thread::sleep(Duration::from_micros(100));
+        if ctx.status(dev)?.pending != 0 {
+            revived += 1;
+        }
+    }
+    Ok(revived)
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::{Ctx, WAIT};
 use crate::error::{CaseError, CaseResult, Context};
+use crate::fail_nth;
 use crate::kmsg::{self, Record};
 use crate::module;
 use crate::sys::{self, Errno};
@@ -88,48 +89,98 @@ pub fn kthread_repeat(ctx: &Ctx) -> CaseResult {
     no_bad_lines(&records(ctx)?)
 }
 
-/// A failed thread creation (`inject_fail=waiter|worker`) makes insmod fail with ENOMEM and
-/// leaves no module and no thread behind, in every variant.
+/// A failed thread creation makes insmod fail with ENOMEM, stops the thread created already and
+/// leaves no module and no `ckt_` thread behind, in every variant.
+///
+/// fail-nth ([`fail_nth`]) fails each allocation of `insmod complete_kthread.ko` in turn, after
+/// the module loader's own: the failed call must be ENOMEM, with nothing left loaded or running.
+/// The log tells which creation failed: `ckt_waiter not created` (in every variant), and in
+/// `static` and `dynamic` `ckt_worker not created ...: stopping ckt_waiter`, then `ckt_waiter
+/// stopped ...`; both kinds must have been seen. The `onstack` worker is created by the waiter
+/// thread, whose allocations the fail-nth of insmod's task does not reach: that creation is not
+/// failed here (the case says so). Skips on a kernel without fault injection.
 pub fn kthread_create_fails(ctx: &Ctx) -> CaseResult {
     let ko = module_file(ctx)?;
+    fail_nth::setup()?;
     let _guard = Unloader;
     unload_settled()?;
+    let mut seen = Vec::new();
     for v in VARIANTS {
-        for which in ["waiter", "worker"] {
-            let params = format!("variant={v} inject_fail={which}");
-            match module::load(&ko, &params) {
-                Ok(()) => {
-                    let _ = unload_settled();
-                    bail!("insmod {params} succeeded");
+        ctx.kmsg().mark().ctx("lseek(/dev/kmsg, SEEK_END)")?;
+        let params = format!("variant={v} period_ms={PERIOD_MS}");
+        let first = fail_nth::sites_before_params(&ko, "variant=refused")? + 1;
+        let mut failed = 0;
+        let sites = fail_nth::each_site(
+            &format!("insmod {NAME} {params}"),
+            first,
+            || module::load_image(&ko, &params),
+            |n, r| {
+                fail_nth::expect_enomem(&r)?;
+                if r.is_ok() {
+                    // An allocation whose failure the kernel absorbed: start again.
+                    return unload_settled();
                 }
-                Err(e) => ensure_eq!(e.0, libc::ENOMEM, "errno of insmod {params} ({e})"),
-            }
-            ensure!(!is_loaded(), "module loaded after insmod {params} failed");
-            wait_threads(0, &format!("no thread left after insmod {params}"))?;
-        }
-    }
-    let recs = records(ctx)?;
-    let lines = module_lines(&recs);
-    for which in ["waiter", "worker"] {
-        let want = format!("inject_fail: failing the creation of ckt_{which}");
-        let n = lines.iter().filter(|l| **l == want).count();
-        ensure_eq!(n, VARIANTS.len(), "'{want}' lines");
-    }
-    // In `static` and `dynamic`, init's error path stops the waiter it made before the worker
-    // failed; the waiter may or may not have started running by then.
-    let stopped: Vec<&&str> = lines
-        .iter()
-        .filter(|l| l.starts_with("ckt_waiter stopped "))
-        .collect();
-    ensure_eq!(stopped.len(), 2, "'ckt_waiter stopped' lines ({lines:?})");
-    for l in stopped {
+                failed += 1;
+                ensure!(!is_loaded(), "module loaded after a failed insmod");
+                wait_threads(
+                    0,
+                    &format!("no ckt_ thread left after the fault at site {n}"),
+                )
+            },
+        )?;
+        // The last call reached no armed site: it loaded the module.
+        unload_settled()?;
+        let recs = records(ctx)?;
+        let lines = module_lines(&recs);
+        let count = |want: &str| lines.iter().filter(|l| **l == want).count();
+        // What a failure message shows: the lines about creations and stops.
+        let told: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.contains(" not created ") || l.contains(" stopped "))
+            .collect();
+        let waiter = count("ckt_waiter not created (error -12)");
+        let worker = count("ckt_worker not created (error -12): stopping ckt_waiter");
         ensure!(
-            *l == "ckt_waiter stopped after 0 wake-ups"
-                || *l == "ckt_waiter stopped before it ran (EINTR)",
-            "unexpected line '{l}'"
+            waiter >= 1,
+            "{v}: {failed} failed insmods of {sites} faults, none failed the creation of \
+             ckt_waiter ({told:?})"
         );
+        if v != "onstack" {
+            ensure!(
+                worker >= 1,
+                "{v}: {failed} failed insmods of {sites} faults, none failed the creation of \
+                 ckt_worker ({told:?})"
+            );
+        }
+        // init's error path stops the waiter it made before the worker failed; the waiter may
+        // or may not have started running by then.
+        let stopped: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.starts_with("ckt_waiter stopped "))
+            .collect();
+        ensure_eq!(
+            stopped.len(),
+            worker,
+            "{v}: 'ckt_waiter stopped' lines after {worker} failed worker creations ({told:?})"
+        );
+        for l in stopped {
+            ensure!(
+                *l == "ckt_waiter stopped after 0 wake-ups"
+                    || *l == "ckt_waiter stopped before it ran (EINTR)",
+                "{v}: unexpected line '{l}'"
+            );
+        }
+        no_bad_lines(&recs)?;
+        seen.push(format!(
+            "{v}: {sites} faults, {failed} failed insmods, ckt_waiter {waiter}, ckt_worker {worker}"
+        ));
     }
-    no_bad_lines(&recs)
+    println!(
+        "# kthread_create_fails: creations failed: {}; the onstack worker (created by \
+         ckt_waiter, out of insmod's fail-nth) is not failed",
+        seen.join("; ")
+    );
+    Ok(())
 }
 
 /// Loads `variant`, checks the threads and the log, unloads within 2 s, checks again.

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The module's life: unloading, the node's permissions, refused parameters, a clean log.
+//! The module's life: unloading and loading again, and a clean kernel log at the end.
 
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,10 +9,10 @@ use crate::error::{CaseResult, Context};
 use crate::kmsg;
 use crate::module;
 use crate::readers::{ReaderOpts, Readers};
-use crate::sys::{self, Dev, Errno, Exit};
-use crate::{bail, ensure, ensure_eq};
+use crate::sys::{self, Dev};
+use crate::{bail, ensure};
 
-/// insmod/rmmod cycles of the `unload` case.
+/// insmod/rmmod cycles of the `lifecycle_unload` case.
 const CYCLES: usize = 100;
 
 /// Fails unless unloading is refused now (EAGAIN or EBUSY) and the module stays.
@@ -97,111 +95,6 @@ pub fn unload(ctx: &Ctx) -> CaseResult {
         !modules.lines().any(|l| l.starts_with("complete_dev ")),
         "complete_dev still listed in /proc/modules after {CYCLES} cycles"
     );
-    Ok(())
-}
-
-/// `/dev/complete` is a root-only (0600) character device: a process dropped to uid/gid 65534
-/// gets EACCES.
-pub fn permissions(_ctx: &Ctx) -> CaseResult {
-    let md = std::fs::metadata(sys::DEV_PATH).ctx("stat /dev/complete")?;
-    ensure!(
-        md.file_type().is_char_device(),
-        "{} is not a character device",
-        sys::DEV_PATH
-    );
-    ensure_eq!(md.mode() & 0o777, 0o600, "mode of {}", sys::DEV_PATH);
-    ensure_eq!((md.uid(), md.gid()), (0, 0), "owner of {}", sys::DEV_PATH);
-
-    let (rx, tx) = sys::pipe().ctx("pipe2")?;
-    let txfd = tx.as_raw_fd();
-    let pid = sys::fork_child("ct-nobody", || {
-        let say = |s: String| sys::write_fd(txfd, s.as_bytes()).map(|_| 0).unwrap_or(5);
-        // SAFETY: plain credential system calls with valid (empty) arguments.
-        let steps = unsafe {
-            [
-                ("setgroups([])", libc::setgroups(0, std::ptr::null())),
-                ("setgid(65534)", libc::setgid(65534)),
-                ("setuid(65534)", libc::setuid(65534)),
-            ]
-        };
-        for (name, r) in steps {
-            if r != 0 {
-                return say(format!("{name} failed: {}", Errno::last()));
-            }
-        }
-        if sys::geteuid() != 65534 {
-            return say(format!("euid is {} after setuid", sys::geteuid()));
-        }
-        let mut out = String::new();
-        for (name, flags) in [("O_RDWR", libc::O_RDWR), ("O_RDONLY", libc::O_RDONLY)] {
-            match sys::open(sys::DEV_PATH, flags) {
-                Ok(_) => out.push_str(&format!("{name}:ok ")),
-                Err(e) => out.push_str(&format!("{name}:{} ", e.name())),
-            }
-        }
-        say(out)
-    })
-    .ctx("fork")?;
-    drop(tx);
-    let data = sys::read_fd_timeout(rx.as_raw_fd(), WAIT).ctx("read the child's report")?;
-    let st = sys::wait_exit(pid, WAIT).with_ctx(|| format!("waitpid({pid})"))?;
-    let said = String::from_utf8_lossy(&data).trim().to_string();
-    ensure_eq!(
-        st,
-        Some(Exit::Code(0)),
-        "exit of unprivileged child {pid} (it said {said:?})"
-    );
-    ensure_eq!(
-        said.as_str(),
-        "O_RDWR:EACCES O_RDONLY:EACCES",
-        "open(/dev/complete) as uid 65534"
-    );
-    Ok(())
-}
-
-/// Out-of-range parameters make insmod fail, leave nothing loaded, and the driver logs why.
-pub fn params_refused(ctx: &Ctx) -> CaseResult {
-    module::unload_settled()?;
-    for (param, bad) in [
-        ("wait_mode", "bogus"),
-        ("timeout_ms", "99999999"),
-        ("verbose", "maybe"),
-    ] {
-        let arg = format!("{param}={bad}");
-        match module::load(&ctx.opts.module, &arg) {
-            Ok(()) => {
-                let _ = module::unload_settled();
-                bail!("insmod {arg} succeeded");
-            }
-            Err(e) => {
-                ensure!(
-                    e.0 != libc::ENOENT && e.0 != libc::EEXIST,
-                    "insmod {arg} failed for the wrong reason: {e}"
-                );
-            }
-        }
-        ensure!(
-            !module::is_loaded(),
-            "module loaded after insmod {arg} failed"
-        );
-        ensure!(
-            !Path::new(sys::DEV_PATH).exists(),
-            "{} exists after insmod {arg} failed",
-            sys::DEV_PATH
-        );
-        sys::poll_until(WAIT, &format!("a 'refused' log line for {arg}"), || {
-            let k = ctx.kmsg_now()?;
-            let found = k
-                .module_messages()
-                .iter()
-                .any(|m| m.contains("refused") && m.contains(param) && m.contains(bad));
-            Ok(if found {
-                Ok(())
-            } else {
-                Err(format!("module lines so far: {:?}", k.module_messages()))
-            })
-        })?;
-    }
     Ok(())
 }
 

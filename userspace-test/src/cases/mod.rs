@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The cases: plain functions in one table. A case gets the [`Ctx`] and returns `Ok(())`,
 //! a failure or a skip. Adding a case is one function and one row of [`CASES`].
+//!
+//! A case's name tells its file: the name's first word (up to the first `_`) is the file in
+//! this directory, the rest the function in it (`ioctl_reinit_race` is `ioctl::reinit_race`, in
+//! `ioctl.rs`). A failing KTAP line names the file to open.
 
 use std::cell::{RefCell, RefMut};
 use std::path::PathBuf;
@@ -12,19 +16,18 @@ use crate::module;
 use crate::sys::{self, Dev};
 use crate::uapi::CompleteStatus;
 
-mod basic;
-mod faults;
-mod input;
+mod fault;
+mod file;
 mod ioctl;
 mod kthread;
 mod lifecycle;
-mod limits;
 mod model;
-mod order;
-mod signals;
-mod soak;
+mod nonblock;
+mod param;
+mod signal;
 mod stress;
 mod timeout;
+mod wait;
 
 /// How long a case waits for anything the driver should do (the VM is emulated and slow).
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -48,52 +51,52 @@ pub struct Case {
 
 /// Every case, in run order.
 pub const CASES: &[Case] = &[
-    case("sleep_and_wake", Some(""), basic::sleep_and_wake),
+    case("wait_sleep_and_wake", Some(""), wait::sleep_and_wake),
     case(
-        "uninterruptible_state",
+        "wait_uninterruptible_state",
         Some("wait_mode=uninterruptible"),
-        basic::uninterruptible_state,
+        wait::uninterruptible_state,
     ),
     case(
-        "killable_state",
+        "wait_killable_state",
         Some("wait_mode=killable"),
-        basic::killable_state,
+        wait::killable_state,
     ),
-    case("pending_writes", Some(""), basic::pending_writes),
-    case("nonblock", Some(""), basic::nonblock),
-    case("fifo_order", Some(""), order::fifo_order),
-    case("stress", Some("verbose=0"), stress::stress),
-    case("signals", Some(""), signals::signals),
-    case("timeout", None, timeout::timeout),
+    case("wait_pending_writes", Some(""), wait::pending_writes),
+    case("nonblock_read", Some(""), nonblock::read),
+    case("wait_fifo_order", Some(""), wait::fifo_order),
+    case("stress_threads", Some("verbose=0"), stress::threads),
+    case("signal_read_ends", Some(""), signal::read_ends),
+    case("timeout_expires", None, timeout::expires),
     case("ioctl_complete_all", Some(""), ioctl::complete_all),
     case("ioctl_reinit", Some(""), ioctl::reinit),
     case("ioctl_status", Some(""), ioctl::status),
     case("ioctl_unknown", Some(""), ioctl::unknown),
-    case("bad_input", Some(""), input::bad_input),
-    case("fdinfo", Some(""), input::fdinfo),
-    case("verbose_param", Some("verbose=1"), input::verbose_param),
-    case("unload", None, lifecycle::unload),
-    case("permissions", Some(""), lifecycle::permissions),
-    case("params_refused", None, lifecycle::params_refused),
-    case("rwf_nowait", Some(""), limits::rwf_nowait),
-    case("pending_max", Some("pending_max=3"), limits::pending_max),
+    case("file_bad_input", Some(""), file::bad_input),
+    case("file_fdinfo", Some(""), file::fdinfo),
+    case("param_verbose", Some("verbose=1"), param::verbose),
+    case("lifecycle_unload", None, lifecycle::unload),
+    case("file_permissions", Some(""), file::permissions),
+    case("param_refused", None, param::refused),
+    case("nonblock_rwf_nowait", Some(""), nonblock::rwf_nowait),
     case(
-        "timeout_signals",
-        Some("timeout_ms=300"),
-        limits::timeout_signals,
+        "param_pending_max",
+        Some("pending_max=3"),
+        param::pending_max,
     ),
-    case("ioctl_needs_write", Some(""), limits::ioctl_needs_write),
-    case("bool_param_bare", None, limits::bool_param_bare),
-    case("reinit_race", Some("verbose=0"), limits::reinit_race),
+    case("timeout_signals", Some("timeout_ms=300"), timeout::signals),
+    case("ioctl_needs_write", Some(""), ioctl::needs_write),
+    case("param_bool_bare", None, param::bool_bare),
+    case("ioctl_reinit_race", Some("verbose=0"), ioctl::reinit_race),
     case("kthread_static", None, kthread::kthread_static),
     case("kthread_dynamic", None, kthread::kthread_dynamic),
     case("kthread_onstack", None, kthread::kthread_onstack),
     case("kthread_repeat", None, kthread::kthread_repeat),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
     case("model", None, model::model),
-    case("soak", Some("verbose=0"), soak::soak),
-    case("fault_injection", None, faults::fault_injection),
-    case("kmsg_clean", None, lifecycle::kmsg_clean),
+    case("stress_soak", Some("verbose=0"), stress::soak),
+    case("fault_injection", None, fault::injection),
+    case("lifecycle_kmsg_clean", None, lifecycle::kmsg_clean),
 ];
 
 const fn case(name: &'static str, params: Option<&'static str>, run: CaseFn) -> Case {
@@ -103,17 +106,17 @@ const fn case(name: &'static str, params: Option<&'static str>, run: CaseFn) -> 
 /// The run's options.
 #[derive(Debug, Clone)]
 pub struct Opts {
-    /// Reader threads of `stress`.
+    /// Reader threads of `stress_threads`.
     pub readers: usize,
-    /// Writer threads of `stress`.
+    /// Writer threads of `stress_threads`.
     pub writers: usize,
-    /// Writes of `stress`.
+    /// Writes of `stress_threads`.
     pub writes: usize,
     /// Print the driver's kernel log lines of each case.
     pub verbose: bool,
     /// The module file.
     pub module: PathBuf,
-    /// Seed of `model` and `soak` (`None`: from the clock).
+    /// Seed of `model` and `stress_soak` (`None`: from the clock).
     pub seed: Option<u64>,
     /// Proptest cases of `model`.
     pub model_cases: u32,
@@ -121,9 +124,9 @@ pub struct Opts {
     pub model_ops: usize,
     /// Most shrink steps of a failing `model` case.
     pub model_shrink: u32,
-    /// Worker threads of `soak`.
+    /// Worker threads of `stress_soak`.
     pub soak_workers: usize,
-    /// Operations of `soak` in all.
+    /// Operations of `stress_soak` in all.
     pub soak_ops: usize,
 }
 
@@ -286,4 +289,64 @@ pub fn within<T>(what: &str, r: CaseResult<T>) -> CaseResult<T> {
         crate::error::CaseError::Fail(s) => crate::error::CaseError::Fail(format!("{what}: {s}")),
         skip => skip,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::CASES;
+
+    /// The file a case's name points to: its first word, up to the first `_`.
+    fn file_of(name: &str) -> &str {
+        name.split('_').next().unwrap_or(name)
+    }
+
+    /// The names of the case files (`*.rs` here, without `mod.rs`).
+    fn case_files() -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cases");
+        let entries =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()));
+        entries
+            .map(|e| e.unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display())))
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let stem = name.strip_suffix(".rs")?.to_string();
+                (stem != "mod" && e.path().is_file()).then_some(stem)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_case_name_starts_with_its_file() {
+        let files = case_files();
+        for c in CASES {
+            let file = file_of(c.name);
+            assert!(
+                files.contains(file),
+                "case {}: no src/cases/{file}.rs (files: {files:?})",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_case_file_has_a_case() {
+        let used: BTreeSet<&str> = CASES.iter().map(|c| file_of(c.name)).collect();
+        for f in case_files() {
+            assert!(
+                used.contains(f.as_str()),
+                "src/cases/{f}.rs: no case name starts with '{f}'"
+            );
+        }
+    }
+
+    #[test]
+    fn case_names_are_unique() {
+        let mut seen = BTreeSet::new();
+        for c in CASES {
+            assert!(seen.insert(c.name), "case {} twice in CASES", c.name);
+        }
+    }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The `model` case: random operation sequences against [`crate::model`], with
+//! The `model` case: random operation sequences against [`crate::oracle`], with
 //! `proptest-state-machine` drawing them and shrinking a failure to the shortest sequence.
 //!
 //! Each proptest case loads the module with the parameters the model drew, then runs its
@@ -21,8 +21,8 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use super::{Ctx, WAIT};
 use crate::error::{CaseError, CaseResult};
 use crate::kmsg::{Event, Kmsg};
-use crate::model::{End, Line, Model, Op, Prediction, Reference, Who};
 use crate::module;
+use crate::oracle::{End, Line, Model, Op, Prediction, Reference, Who};
 use crate::readers::{ReaderOpts, Readers};
 use crate::sys::{self, Errno, Exit};
 use crate::uapi::{self, CompleteStatus};

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Many readers against many writers: every write is consumed by exactly one read.
+//! Many at once: reader threads against writer threads (every write is consumed by exactly one
+//! read), and the soak (`stress/soak.rs`: random operations from many threads, then the
+//! conservation laws).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -11,6 +13,10 @@ use crate::sys::{self, Dev};
 use crate::uapi::CompleteStatus;
 use crate::{bail, ensure};
 
+mod soak;
+
+pub use soak::soak;
+
 /// How long the whole exchange may take before the case gives up.
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -21,7 +27,7 @@ fn share(n: usize, parts: usize, i: usize) -> usize {
 
 /// `--readers` threads read and `--writers` threads write, `--writes` in all; each reader makes its
 /// share of reads. Reads completed must equal writes, and STATUS must balance exactly.
-pub fn stress(ctx: &Ctx) -> CaseResult {
+pub fn threads(ctx: &Ctx) -> CaseResult {
     let (readers, writers, writes) = (ctx.opts.readers, ctx.opts.writers, ctx.opts.writes);
     let reads_done = AtomicU64::new(0);
     let writes_done = AtomicU64::new(0);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! `timeout_ms`: a read nobody completes fails with ETIMEDOUT, in every wait mode.
+//! `timeout_ms`: a read nobody completes fails with ETIMEDOUT, in every wait mode, and a timed
+//! read ends within its timeout even under signals.
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ const TIMEOUT_MS: u64 = 300;
 
 /// For each `wait_mode`, with `timeout_ms=300`: the read fails with ETIMEDOUT after 250 ms..3 s,
 /// the driver logs that it gave up, and STATUS counts one timed-out read.
-pub fn timeout(ctx: &Ctx) -> CaseResult {
+pub fn expires(ctx: &Ctx) -> CaseResult {
     for mode in ["interruptible", "killable", "uninterruptible"] {
         within(&format!("wait_mode={mode}"), one_mode(ctx, mode))?;
     }
@@ -50,4 +51,27 @@ fn one_mode(ctx: &Ctx, mode: &str) -> CaseResult {
         ctx.expect_status(&dev, want, "after the timeout")?;
     }
     module::unload_settled()
+}
+
+/// With `timeout_ms=300`, a read whose process gets a `SIGALRM` every 100 ms with an
+/// `SA_RESTART` handler ends with `EINTR` within the timeout (before the fix each restart began
+/// the whole timeout again and the read never ended).
+pub fn signals(ctx: &Ctx) -> CaseResult {
+    let _dev = ctx.open()?;
+    let mut rd = Readers::new()?;
+    let opts = ReaderOpts {
+        alarm_every_ms: Some(100),
+        ..ReaderOpts::default()
+    };
+    let pid = rd.spawn("ct-tmo-sig", opts)?;
+    let r = rd.report_from(pid, WAIT, "timed read under a 100 ms SA_RESTART timer")?;
+    r.expect_err(libc::EINTR)?;
+    ensure!(
+        r.elapsed < Duration::from_secs(3),
+        "reader {pid}: the timed read took {:?}",
+        r.elapsed
+    );
+    ensure!(r.signals >= 1, "reader {pid} saw no SIGALRM");
+    rd.reap(pid, WAIT)?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! A model of what `/dev/complete` must do, and the random operations the `model` case draws.
+//! The oracle of the `model` case: a reference model of what `/dev/complete` must do, and the
+//! random operations the case draws.
 //!
 //! The model holds the completion's `done` count (with the all-done state of `COMPLETE_ALL` and
 //! the `pending_max` bound), the FIFO queue of sleeping readers, the parent's open files with

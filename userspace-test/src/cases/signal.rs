@@ -27,7 +27,7 @@ fn gave_up(e: &Event) -> bool {
 /// SIGINT without `SA_RESTART` fails the read with EINTR; with `SA_RESTART` the read sleeps again
 /// and a later write wakes it; SIGKILL ends a sleeper; SIGSTOP/SIGCONT leave it asleep (the read
 /// restarts transparently). Interrupted reads consume nothing.
-pub fn signals(ctx: &Ctx) -> CaseResult {
+pub fn read_ends(ctx: &Ctx) -> CaseResult {
     let dev = ctx.open()?;
     let mut rd = Readers::new()?;
     within(

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Odd arguments, per-file counters and the writable `verbose` parameter.
+//! The device file: odd arguments, per-file counters in fdinfo, the node's permissions.
 
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::time::{Duration, Instant};
 
-use super::{expect_errno, expect_ok, zero, Ctx};
+use super::{expect_errno, expect_ok, zero, Ctx, WAIT};
 use crate::error::{CaseResult, Context};
 use crate::kmsg::Event;
-use crate::sys::{self, Mapping};
+use crate::sys::{self, Errno, Exit, Mapping};
 use crate::uapi::CompleteStatus;
 use crate::{bail, ensure, ensure_eq};
 
@@ -171,39 +173,61 @@ pub fn fdinfo(ctx: &Ctx) -> CaseResult {
     ctx.expect_status(&a, want, "at the end")
 }
 
-const VERBOSE: &str = "/sys/module/complete_dev/parameters/verbose";
-
-/// `verbose` is writable at run time: 0 silences the driver's lines, 1 brings them back.
-pub fn verbose_param(ctx: &Ctx) -> CaseResult {
-    let read = || {
-        std::fs::read_to_string(VERBOSE)
-            .map(|s| s.trim().to_string())
-            .map_err(|e| format!("read {VERBOSE}: {e}"))
-    };
-    ensure_eq!(read()?, "Y", "{VERBOSE} after insmod verbose=1");
-    let dev = ctx.open()?;
-    let me = sys::getpid();
-    let awakening = |e: &Event| *e == Event::Awakening;
-
-    std::fs::write(VERBOSE, "0").map_err(|e| format!("write 0 to {VERBOSE}: {e}"))?;
-    ensure_eq!(read()?, "N", "{VERBOSE} after writing 0");
-    expect_ok(dev.write(b"q"), 1, "write with verbose=0")?;
-    // Give a stray line time to reach the log before counting.
-    std::thread::sleep(super::QUIET);
-    ensure_eq!(
-        ctx.count_events(me, awakening)?,
-        0,
-        "'awakening' lines with verbose=0"
+/// `/dev/complete` is a root-only (0600) character device: a process dropped to uid/gid 65534
+/// gets EACCES.
+pub fn permissions(_ctx: &Ctx) -> CaseResult {
+    let md = std::fs::metadata(sys::DEV_PATH).ctx("stat /dev/complete")?;
+    ensure!(
+        md.file_type().is_char_device(),
+        "{} is not a character device",
+        sys::DEV_PATH
     );
+    ensure_eq!(md.mode() & 0o777, 0o600, "mode of {}", sys::DEV_PATH);
+    ensure_eq!((md.uid(), md.gid()), (0, 0), "owner of {}", sys::DEV_PATH);
 
-    std::fs::write(VERBOSE, "1").map_err(|e| format!("write 1 to {VERBOSE}: {e}"))?;
-    ensure_eq!(read()?, "Y", "{VERBOSE} after writing 1");
-    expect_ok(dev.write(b"l"), 1, "write with verbose=1")?;
-    ctx.wait_events(me, 1, "awakening the readers", awakening)?;
+    let (rx, tx) = sys::pipe().ctx("pipe2")?;
+    let txfd = tx.as_raw_fd();
+    let pid = sys::fork_child("ct-nobody", || {
+        let say = |s: String| sys::write_fd(txfd, s.as_bytes()).map(|_| 0).unwrap_or(5);
+        // SAFETY: plain credential system calls with valid (empty) arguments.
+        let steps = unsafe {
+            [
+                ("setgroups([])", libc::setgroups(0, std::ptr::null())),
+                ("setgid(65534)", libc::setgid(65534)),
+                ("setuid(65534)", libc::setuid(65534)),
+            ]
+        };
+        for (name, r) in steps {
+            if r != 0 {
+                return say(format!("{name} failed: {}", Errno::last()));
+            }
+        }
+        if sys::geteuid() != 65534 {
+            return say(format!("euid is {} after setuid", sys::geteuid()));
+        }
+        let mut out = String::new();
+        for (name, flags) in [("O_RDWR", libc::O_RDWR), ("O_RDONLY", libc::O_RDONLY)] {
+            match sys::open(sys::DEV_PATH, flags) {
+                Ok(_) => out.push_str(&format!("{name}:ok ")),
+                Err(e) => out.push_str(&format!("{name}:{} ", e.name())),
+            }
+        }
+        say(out)
+    })
+    .ctx("fork")?;
+    drop(tx);
+    let data = sys::read_fd_timeout(rx.as_raw_fd(), WAIT).ctx("read the child's report")?;
+    let st = sys::wait_exit(pid, WAIT).with_ctx(|| format!("waitpid({pid})"))?;
+    let said = String::from_utf8_lossy(&data).trim().to_string();
     ensure_eq!(
-        ctx.count_events(me, awakening)?,
-        1,
-        "'awakening' lines in all"
+        st,
+        Some(Exit::Code(0)),
+        "exit of unprivileged child {pid} (it said {said:?})"
+    );
+    ensure_eq!(
+        said.as_str(),
+        "O_RDWR:EACCES O_RDONLY:EACCES",
+        "open(/dev/complete) as uid 65534"
     );
     Ok(())
 }

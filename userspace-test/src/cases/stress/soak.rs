@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The `soak` case: worker threads doing random operations at once, then the conservation laws
-//! on the totals, for what the sequential `model` case cannot reach (races).
+//! The `stress_soak` case: worker threads doing random operations at once, then the conservation
+//! laws on the totals, for what the sequential `model` case cannot reach (races).
 //!
 //! The run is cut into epochs. In each, `--soak-workers` threads make their share of
 //! `--soak-ops` operations drawn from a seeded generator (writes of 0-2 bytes, `O_NONBLOCK`
@@ -16,8 +16,8 @@
 //!   reads_woken = reads that returned 0, reads_would_block = EAGAINs, reads_interrupted =
 //!   EINTRs, no timeout, no sleeper), and each file's fdinfo equals its own counts.
 //!
-//! The seed fixes every worker's operations (not the interleaving): `complete_dev soak --seed S`
-//! replays them.
+//! The seed fixes every worker's operations (not the interleaving):
+//! `complete_dev stress_soak --seed S` replays them.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::SeqCst};
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 
-use super::{Ctx, WAIT};
+use crate::cases::{Ctx, WAIT};
 use crate::error::{CaseResult, Context};
 use crate::kmsg;
 use crate::sys::{self, Errno};
@@ -212,11 +212,11 @@ fn ops(ep: &Epoch, w: usize, f: &mut Files) -> Result<(), String> {
 
 /// `--soak-workers` threads, `--soak-ops` operations in all over [`EPOCHS`] epochs.
 pub fn soak(ctx: &Ctx) -> CaseResult {
-    let seed = super::model::seed(ctx.opts.seed);
+    let seed = crate::cases::model::seed(ctx.opts.seed);
     run(ctx, seed).map_err(|e| match e {
         crate::error::CaseError::Fail(m) => crate::error::CaseError::Fail(format!(
             "{m}\nthe same operations again (the interleaving differs): \
-             complete_dev soak --seed {seed}"
+             complete_dev stress_soak --seed {seed}"
         )),
         skip => skip,
     })
@@ -227,7 +227,9 @@ fn run(ctx: &Ctx, seed: u64) -> CaseResult {
     let o = &ctx.opts;
     let workers = o.soak_workers.max(1);
     let per = (o.soak_ops as u64 / (EPOCHS * workers as u64)).max(1) as usize;
-    println!("# soak: seed {seed}, {workers} workers, {EPOCHS} epochs of {per} operations each");
+    println!(
+        "# stress_soak: seed {seed}, {workers} workers, {EPOCHS} epochs of {per} operations each"
+    );
     sys::install_handler(libc::SIGUSR1, false).ctx("sigaction(SIGUSR1)")?;
     let ctl = sys::open(sys::DEV_PATH, libc::O_RDWR).ctx("open /dev/complete")?;
     let mut files = Vec::new();
@@ -286,7 +288,7 @@ fn run(ctx: &Ctx, seed: u64) -> CaseResult {
             }
             r
         });
-        super::within(&format!("epoch {e} ({kind:?})"), r)?;
+        crate::cases::within(&format!("epoch {e} ({kind:?})"), r)?;
         if let Some(first) = errors.first() {
             bail!(
                 "epoch {e} ({kind:?}): {} worker error(s), first: {first}",
@@ -351,7 +353,7 @@ fn run(ctx: &Ctx, seed: u64) -> CaseResult {
         );
         for (i, f) in files.iter().enumerate() {
             for (fd, c) in [(&f.blocking, &f.counts[0]), (&f.nonblock, &f.counts[1])] {
-                let got = super::model::fd_counters(fd.as_raw_fd())?;
+                let got = crate::cases::model::fd_counters(fd.as_raw_fd())?;
                 let want = [c.reads, c.reads_ok, c.writes];
                 ensure!(
                     got == want,
@@ -364,7 +366,7 @@ fn run(ctx: &Ctx, seed: u64) -> CaseResult {
     let took = start.elapsed();
     let ops = per as u64 * EPOCHS * workers as u64;
     println!(
-        "# soak: {ops} operations in {:.1} s: {} writes, {} reads passed, {} EAGAIN, {} EINTR",
+        "# stress_soak: {ops} operations in {:.1} s: {} writes, {} reads passed, {} EAGAIN, {} EINTR",
         took.as_secs_f64(),
         total.writes + release_writes,
         total.reads_ok,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! One reader, one writer: sleeping, waking, wait modes, pending completions, `O_NONBLOCK`.
+//! Waiting: one reader and one writer (sleeping, waking, the wait modes, pending completions),
+//! then the FIFO wake order among sleepers.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use crate::kmsg::Event;
 use crate::readers::{OnSigint, ReaderOpts, Readers};
 use crate::sys::{self, Exit};
 use crate::uapi::CompleteStatus;
-use crate::{ensure, ensure_eq};
+use crate::{bail, ensure, ensure_eq};
 
 /// A reader sleeps (state S) until a write, which returns its length; the read returns 0.
 pub fn sleep_and_wake(ctx: &Ctx) -> CaseResult {
@@ -148,32 +149,80 @@ pub fn pending_writes(ctx: &Ctx) -> CaseResult {
     ctx.expect_status(&dev, want, "after the reads")
 }
 
-/// `O_NONBLOCK` never sleeps: EAGAIN with nothing pending; one write lets exactly one read pass.
-pub fn nonblock(ctx: &Ctx) -> CaseResult {
-    let nb = ctx.open_nb()?;
-    expect_errno(
-        nb.read(1),
-        libc::EAGAIN,
-        "O_NONBLOCK read with nothing pending",
-    )?;
-    expect_ok(nb.write(b"x"), 1, "write(1 byte)")?;
-    expect_ok(nb.read(1), 0, "O_NONBLOCK read after one write")?;
-    expect_errno(
-        nb.read(1),
-        libc::EAGAIN,
-        "second O_NONBLOCK read after one write",
-    )?;
-    let me = sys::getpid();
+/// Readers in the order they went to sleep.
+const N: usize = 8;
+
+/// N readers fall asleep one after another; each of N writes wakes exactly the oldest one, as the
+/// readers' own reports and the driver's `going to sleep`/`awoken` lines both show.
+pub fn fifo_order(ctx: &Ctx) -> CaseResult {
+    let dev = ctx.open()?;
+    let mut rd = Readers::new()?;
+    let mut pids = Vec::with_capacity(N);
+    for i in 0..N {
+        let pid = rd.spawn(&format!("ct-fifo{i}"), ReaderOpts::default())?;
+        ctx.wait_asleep(pid, 'S')?;
+        ctx.wait_sleepers(&dev, i as u64 + 1)?;
+        pids.push(pid);
+    }
+    for (i, &pid) in pids.iter().enumerate() {
+        ensure_eq!(
+            sys::proc_state(pid)?,
+            'S',
+            "state of reader #{i} ({pid}) before the writes"
+        );
+    }
+    // The order of the `going to sleep` lines is the sleep order.
+    let sleep_order = ordered_pids(ctx, &pids, |e| *e == Event::Sleep)?;
     ensure_eq!(
-        ctx.count_events(me, |e| *e == Event::Sleep)?,
-        0,
-        "'going to sleep' lines of O_NONBLOCK reader {me}"
+        sleep_order,
+        pids,
+        "pids in the order of their 'going to sleep' lines"
     );
-    let want = CompleteStatus {
-        reads_woken: 1,
-        reads_would_block: 2,
-        completes: 1,
-        ..zero()
-    };
-    ctx.expect_status(&nb, want, "at the end")
+
+    for (i, &pid) in pids.iter().enumerate() {
+        expect_ok(dev.write(b"w"), 1, &format!("write #{i}"))?;
+        let r = rd.report_from(pid, WAIT, &format!("write #{i}"))?;
+        r.expect_ok()?;
+        let left = (N - i - 1) as u64;
+        let want = CompleteStatus {
+            sleepers: left,
+            reads_woken: i as u64 + 1,
+            completes: i as u64 + 1,
+            ..zero()
+        };
+        ctx.expect_status(&dev, want, &format!("after write #{i}"))?;
+        for (j, &other) in pids.iter().enumerate().skip(i + 1) {
+            let st = sys::proc_state(other)?;
+            ensure!(
+                st == 'S',
+                "after write #{i}: reader #{j} ({other}) should still sleep, state {st}"
+            );
+        }
+        rd.reap_ok(pid, WAIT)?;
+    }
+    rd.expect_silence(std::time::Duration::ZERO, "after all writes")?;
+    let woken = ordered_pids(ctx, &pids, |e| *e == Event::Awoken)?;
+    ensure_eq!(woken, pids, "pids in the order of their 'awoken' lines");
+    Ok(())
+}
+
+/// The pids of `pids` in the order of their log lines matching `pred`; each must have one.
+fn ordered_pids(ctx: &Ctx, pids: &[i32], pred: impl Fn(&Event) -> bool) -> CaseResult<Vec<i32>> {
+    let k = ctx.kmsg_now()?;
+    let mut lines: Vec<(u64, i32)> = k
+        .driver_lines()
+        .into_iter()
+        .filter(|(_, d)| pids.contains(&d.pid) && pred(&d.event))
+        .map(|(seq, d)| (seq, d.pid))
+        .collect();
+    lines.sort_unstable();
+    for &p in pids {
+        let n = lines.iter().filter(|&&(_, q)| q == p).count();
+        if n != 1 {
+            bail!(
+                "reader {p}: {n} matching kernel log lines, expected exactly 1 (lost kmsg records?)"
+            );
+        }
+    }
+    Ok(lines.into_iter().map(|(_, p)| p).collect())
 }
