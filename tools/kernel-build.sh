@@ -44,9 +44,10 @@ fi
 
 src=$("$TOOLS_DIR/kernel-source.sh")
 version=$(cat "$CACHE_DIR/source-version")
+# The options of the fragments make the key, not their comments.
 key=$({
 	printf '%s\n' "$version"
-	cat "${frags[@]}"
+	grep -hE '^(CONFIG_|# CONFIG_.* is not set$)' "${frags[@]}"
 	rustc --version
 	bindgen --version 2>/dev/null
 	printf '%s\n' "$cc_version"

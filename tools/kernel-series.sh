@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Which kernel series complete-dev builds on, as declared in tools/kernels.
 #
 #   kernel-series.sh verdict X.Y   print "supported", or why X.Y is refused (exit 1)

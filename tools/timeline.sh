@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Draw the wake-order timeline of a demo run: who slept when, and which
 # completion woke whom, from the kernel log lines in the run's console log
 # (tools/timeline/, drawn on the host with plotters).

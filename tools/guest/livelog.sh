@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # The live driver log of `make shell`: prints the kernel log records of the
 # modules (complete_dev:, complete_kthread:) and any error (level err or
 # worse) on the console as they are logged, in the kernel console's format.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Tests of the supported-kernel range, without network and without a kernel:
 # tools/kernel-series.sh (verdicts, the series the pipeline picks from recorded
 # and edited `apt-cache madison` output, KDIR versions), the refusal of
