@@ -16,6 +16,7 @@
 
 use kernel::{
     bindings,
+    interrupt::local_interrupt_disable,
     prelude::*,
     sync::atomic::{
         Acquire,
@@ -27,19 +28,26 @@ use kernel::{
 };
 
 // `reinit_completion` takes the completion's `raw_spinlock_t` through the out-of-line
-// `_raw_spin_lock_irqsave()`, which only SMP kernels that do not inline it have (x86 never
-// inlines it; arm64 does when not preemptible). Refuse the others with a message rather than a
-// missing-symbol error.
+// `_raw_spin_lock_irqsave()` of kernel/locking/spinlock.c, built on SMP or `DEBUG_SPINLOCK`
+// kernels unless the architecture inlines it (in 7.3: s390 always, loongarch and csky without
+// preemption; x86 never). Refuse the others with a message rather than a missing-symbol error.
 #[cfg(any(
-    not(CONFIG_SMP),
+    all(not(CONFIG_SMP), not(CONFIG_DEBUG_SPINLOCK)),
     CONFIG_INLINE_SPIN_LOCK_IRQSAVE,
     CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE
 ))]
-compile_error!("ext/completion.rs needs an SMP kernel with out-of-line _raw_spin_lock_irqsave()");
+compile_error!("ext/completion.rs needs the out-of-line _raw_spin_lock_irqsave() (SMP or DEBUG_SPINLOCK, not inlined)");
 
 /// The value of `done` after `complete_all()`: every waiter passes until
 /// [`Completion::reinit_completion`].
+///
+/// `UINT_MAX - 1` unconsumed [`Completion::complete`] calls followed by one more reach it too (C
+/// does not check): a user of `complete()` that cannot bound its events must bound them itself.
 pub(crate) const ALL_DONE: u32 = u32::MAX;
+
+/// The timeout that waits for ever (C `MAX_SCHEDULE_TIMEOUT`, `LONG_MAX`). The timed waits take
+/// any larger timeout as this one: C would read it as a negative `long`.
+pub(crate) const MAX_SCHEDULE_TIMEOUT: Jiffies = c_long::MAX as Jiffies;
 
 /// A completion: a counter of "done" events and an exclusive, FIFO queue of waiters.
 ///
@@ -114,7 +122,11 @@ impl Completion {
         unsafe { bindings::wait_for_completion(self.as_raw()) };
     }
 
-    /// Waits for an event; any signal ends the wait with `ERESTARTSYS`, consuming nothing.
+    /// Waits for an event; a signal ends the wait with `ERESTARTSYS`, consuming nothing.
+    ///
+    /// So does anything else that wakes an interruptible sleeper: a stop request (`SIGSTOP`,
+    /// Ctrl-Z), ptrace, the freezer. The system call then restarts when the task runs again, if
+    /// no handler ran (see `arch/x86/kernel/signal.c`).
     #[inline]
     pub(crate) fn wait_for_completion_interruptible(&self) -> Result {
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
@@ -140,11 +152,13 @@ impl Completion {
         }
     }
 
-    /// Waits uninterruptibly for at most `timeout` jiffies.
+    /// Waits uninterruptibly for at most `timeout` jiffies ([`MAX_SCHEDULE_TIMEOUT`] or more: for
+    /// ever).
     ///
     /// Returns the jiffies left (at least 1) or `ETIMEDOUT`.
     #[inline]
     pub(crate) fn wait_for_completion_timeout(&self, timeout: Jiffies) -> Result<Jiffies> {
+        let timeout = timeout.min(MAX_SCHEDULE_TIMEOUT);
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let left = unsafe { bindings::wait_for_completion_timeout(self.as_raw(), timeout) };
         if left == 0 {
@@ -154,25 +168,29 @@ impl Completion {
         }
     }
 
-    /// Waits interruptibly for at most `timeout` jiffies.
+    /// Waits interruptibly for at most `timeout` jiffies ([`MAX_SCHEDULE_TIMEOUT`] or more: for
+    /// ever).
     ///
-    /// Returns the jiffies left (at least 1), `ERESTARTSYS` on a signal or `ETIMEDOUT`.
+    /// Returns the jiffies left (at least 1), `ERESTARTSYS` on a signal (or a stop request, as for
+    /// [`Completion::wait_for_completion_interruptible`]) or `ETIMEDOUT`.
     #[inline]
     pub(crate) fn wait_for_completion_interruptible_timeout(
         &self,
         timeout: Jiffies,
     ) -> Result<Jiffies> {
+        let timeout = timeout.min(MAX_SCHEDULE_TIMEOUT);
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret =
             unsafe { bindings::wait_for_completion_interruptible_timeout(self.as_raw(), timeout) };
         timeout_result(ret)
     }
 
-    /// Waits killably for at most `timeout` jiffies.
+    /// Waits killably for at most `timeout` jiffies ([`MAX_SCHEDULE_TIMEOUT`] or more: for ever).
     ///
     /// Returns the jiffies left (at least 1), `ERESTARTSYS` on a fatal signal or `ETIMEDOUT`.
     #[inline]
     pub(crate) fn wait_for_completion_killable_timeout(&self, timeout: Jiffies) -> Result<Jiffies> {
+        let timeout = timeout.min(MAX_SCHEDULE_TIMEOUT);
         // SAFETY: By the type invariant `self.as_raw()` is an initialised `struct completion`.
         let ret = unsafe { bindings::wait_for_completion_killable_timeout(self.as_raw(), timeout) };
         timeout_result(ret)
@@ -207,10 +225,12 @@ impl Completion {
     ///
     /// Unlike the static inline C `reinit_completion()`, a plain store that the caller must keep
     /// away from every other use of the completion, this takes the completion's lock, so it is
-    /// atomic with respect to concurrent `complete()`, `complete_all()` and waits: each of them
-    /// happens entirely before or entirely after it. A waiter woken by `complete_all()` that has
-    /// not yet run when this is called finds nothing pending and sleeps again. Waiters already
-    /// asleep stay asleep.
+    /// atomic with respect to every other change of the counter: each `complete()`,
+    /// `complete_all()` and each consumption of an event by a wait happens entirely before or
+    /// entirely after it. A wait is not one such step: a sleeping waiter drops the lock while it
+    /// sleeps, so a reinit can fall between its going to sleep and its waking. A waiter woken by
+    /// `complete_all()` that has not yet run when this is called finds nothing pending and sleeps
+    /// again; waiters already asleep stay asleep.
     pub(crate) fn reinit_completion(&self) {
         let raw = self.as_raw();
         // SAFETY: By the type invariant `raw` is an initialised `struct completion`, so
@@ -230,7 +250,7 @@ fn timeout_result(ret: c_long) -> Result<Jiffies> {
     match ret {
         0 => Err(ETIMEDOUT),
         r if r < 0 => Err(ERESTARTSYS),
-        // The C functions return at most the `timeout` they were given, so this cannot truncate.
+        // Positive, and at most the `timeout` given, which is at most `LONG_MAX`: no truncation.
         r => Ok(r as Jiffies),
     }
 }
@@ -291,7 +311,15 @@ impl StaticCompletion {
     /// The first caller runs `init_completion`; a concurrent caller waits (spinning: the work is
     /// a few stores) until that is done; every later call only reads the state. So it never
     /// re-initialises a completion that has waiters or pending events.
+    ///
+    /// Callable from any context but NMI: the first caller works with local interrupts (and so
+    /// preemption) off, so a caller that interrupts or preempts it on its own CPU cannot spin
+    /// waiting for it; a caller on another CPU waits for a few stores.
     pub(crate) fn init(&'static self) -> &'static Completion {
+        if self.state.load(Acquire) == READY {
+            return self.ready();
+        }
+        let irqs_off = local_interrupt_disable();
         match self.state.cmpxchg(UNINIT, INITIALISING, Acquire) {
             Ok(_) => {
                 // SAFETY: We won the compare-exchange from `UNINIT`, so by the type invariant
@@ -302,11 +330,15 @@ impl StaticCompletion {
                 self.state.store(READY, Release);
             }
             Err(_) => {
+                // Interrupts on, as in any busy wait: the winner runs on another CPU.
+                drop(irqs_off);
                 while self.state.load(Acquire) != READY {
                     core::hint::spin_loop();
                 }
+                return self.ready();
             }
         }
+        drop(irqs_off);
         self.ready()
     }
 

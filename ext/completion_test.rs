@@ -14,7 +14,8 @@ mod tests {
     use super::super::completion::{
         Completion,
         StaticCompletion,
-        ALL_DONE, //
+        ALL_DONE,
+        MAX_SCHEDULE_TIMEOUT, //
     };
     use kernel::{
         prelude::*,
@@ -25,7 +26,10 @@ mod tests {
             },
             Arc, //
         },
-        time::msecs_to_jiffies,
+        time::{
+            msecs_to_jiffies,
+            Jiffies, //
+        },
         workqueue, //
     };
 
@@ -84,10 +88,37 @@ mod tests {
         c.complete();
         c.complete();
         c.complete();
-        assert!(matches!(c.wait_for_completion_timeout(100), Ok(left) if left >= 1));
-        assert!(matches!(c.wait_for_completion_interruptible_timeout(100), Ok(left) if left >= 1));
-        assert!(matches!(c.wait_for_completion_killable_timeout(100), Ok(left) if left >= 1));
+        // An event already pending is taken without sleeping: the whole timeout is left.
+        assert_eq!(c.wait_for_completion_timeout(100), Ok(100));
+        assert_eq!(c.wait_for_completion_interruptible_timeout(100), Ok(100));
+        assert_eq!(c.wait_for_completion_killable_timeout(100), Ok(100));
         assert_eq!(c.pending(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn timeouts_at_and_beyond_long_max_wait_for_ever() -> Result {
+        let c = new_completion()?;
+        // C takes a `long`: `LONG_MAX + 1` and more would be negative there, and a consumed event
+        // would come back as `-ERESTARTSYS`. The wrapper takes them as `MAX_SCHEDULE_TIMEOUT`.
+        for timeout in [MAX_SCHEDULE_TIMEOUT, MAX_SCHEDULE_TIMEOUT + 1, Jiffies::MAX] {
+            for _ in 0..3 {
+                c.complete();
+            }
+            assert_eq!(
+                c.wait_for_completion_timeout(timeout),
+                Ok(MAX_SCHEDULE_TIMEOUT)
+            );
+            assert_eq!(
+                c.wait_for_completion_interruptible_timeout(timeout),
+                Ok(MAX_SCHEDULE_TIMEOUT)
+            );
+            assert_eq!(
+                c.wait_for_completion_killable_timeout(timeout),
+                Ok(MAX_SCHEDULE_TIMEOUT)
+            );
+            assert_eq!(c.pending(), 0);
+        }
         Ok(())
     }
 
