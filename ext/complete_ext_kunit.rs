@@ -24,6 +24,8 @@ mod kthread_test;
 mod param;
 #[path = "param_test.rs"]
 mod param_test;
+#[path = "task.rs"]
+mod task;
 
 module! {
     type: ExtKunit,

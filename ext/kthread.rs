@@ -22,6 +22,14 @@
 //! thread still running would execute freed memory. Keep every handle in the module's state, so
 //! that dropping the module drops them, and never leak one.
 //!
+//! That is the one thing the types do not enforce: [`KThread::run`] is safe, and so is
+//! [`core::mem::forget`], and a forgotten handle leaves its thread running after `rmmod`. The
+//! soundness this file claims is the kernel crate's: every sequence of safe calls is sound while
+//! the module is loaded; unloading is the module's own contract, as it is for upstream's
+//! workqueues (a work item still queued at unload runs freed text the same way). Closing it would
+//! mean a module reference per thread, which would keep `rmmod` from ever calling the exit that
+//! stops the threads.
+//!
 //! # Ownership of the closure
 //!
 //! The closure and the slot for its result live in one [`KBox`]ed packet that the [`KThread`]
@@ -40,8 +48,8 @@
 //!   `-EINTR` then;
 //! - the closure started but never returned: the thread died in it (a Rust panic is `BUG()`, whose
 //!   oops ends the task; so does an oops in code it called). The task still completes its
-//!   `exited` completion on the way out (`do_exit()` -> `exit_mm_release()`), so `kthread_stop()`
-//!   returns; [`KThread::stop`] frees the packet, which then holds neither closure (moved out when
+//!   `exited` completion on the way out (`do_exit()` -> `exit_mm()` -> `mm_exit_exec_release()`),
+//!   so `kthread_stop()` returns; [`KThread::stop`] frees the packet, which then holds neither closure (moved out when
 //!   it started; whatever it captured is leaked) nor result, and returns [`StopError::Died`];
 //! - the closure returns before the stop: the thread exits, but the reference the handle holds on
 //!   the `task_struct` (taken before the first wake-up) keeps it valid for the later
@@ -58,6 +66,32 @@ use kernel::{
     sync::aref::ARef,
     task::Task, //
 };
+
+/// A thread's name, formatted once and NUL-terminated for C's `"%s"`.
+struct ThreadName(KVec<u8>);
+
+impl ThreadName {
+    /// Formats `name`; an interior NUL ends the name there, as it would in C.
+    fn format(name: fmt::Arguments<'_>) -> Result<Self> {
+        let mut n = Self(KVec::new());
+        fmt::Write::write_fmt(&mut n, name).map_err(|_| ENOMEM)?;
+        n.0.push(0, GFP_KERNEL)?;
+        Ok(n)
+    }
+
+    /// The NUL-terminated name.
+    fn as_ptr(&self) -> *const c_void {
+        self.0.as_ptr().cast()
+    }
+}
+
+impl fmt::Write for ThreadName {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| fmt::Error)
+    }
+}
 
 /// The packet a thread runs: the closure until it is taken, then the result.
 struct Packet<F, R> {
@@ -232,18 +266,20 @@ impl<'a, R: Send> KThread<'a, R> {
             },
             GFP_KERNEL,
         )?;
+        // Formatted once, here: `kvasprintf` formats its arguments twice (to size, then to
+        // fill), and a `Display` whose output changed length in between would trip its WARN.
+        let name = ThreadName::format(name)?;
         let packet = KBox::into_raw(packet).cast::<c_void>();
         // SAFETY: `thread_fn::<F, R>` gets `packet`, a `Packet<F, R>` that nobody else touches
-        // until the thread exits (we keep it until then). "%pA" formats the `fmt::Arguments` that
-        // the variadic argument points to (`rust_fmt_argument`); `name` outlives the call, during
-        // which `kvasprintf` copies the name.
+        // until the thread exits (we keep it until then). "%s" prints `name`, NUL-terminated, which
+        // outlives the call, during which `kvasprintf` copies it.
         let task = unsafe {
             bindings::kthread_create_on_node(
                 Some(thread_fn::<F, R>),
                 packet,
                 bindings::NUMA_NO_NODE,
-                c"%pA".as_char_ptr(),
-                core::ptr::from_ref(&name).cast::<c_void>(),
+                c"%s".as_char_ptr(),
+                name.as_ptr(),
             )
         };
         let task = match from_err_ptr(task) {

@@ -16,7 +16,9 @@ mod tests {
         StopError,
         StopToken, //
     };
+    use super::super::task::Comm;
     use kernel::{
+        fmt,
         prelude::*,
         sync::{
             atomic::{
@@ -31,6 +33,41 @@ mod tests {
             Delta, //
         },
     };
+
+    /// Shows a longer text each time it is formatted: `ab`, then `abab`, and so on.
+    struct Grows(Atomic<u32>);
+
+    impl fmt::Display for Grows {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let n = self.0.fetch_add(1, Relaxed);
+            for _ in 0..=n {
+                f.write_str("ab")?;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_name_is_formatted_once() -> Result {
+        let grows = Grows(Atomic::new(0));
+        let ran = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+        let signal = ran.clone();
+        // C's `kvasprintf` formats twice (to size, then to fill) and WARNs when the lengths
+        // differ: the wrapper must hand it a finished string.
+        let t = KThread::run(fmt!("kt_{}", grows), move |_tok: &StopToken| {
+            let mut name = [0u8; 16];
+            let comm = Comm::current();
+            name[..comm.as_bytes().len()].copy_from_slice(comm.as_bytes());
+            signal.complete_all();
+            name
+        })?;
+        assert_eq!(grows.0.load(Relaxed), 1);
+        // Stopped before it ran, the thread would never report its name.
+        ran.wait_for_completion();
+        let name = t.stop()?;
+        assert_eq!(&name[..6], b"kt_ab\0");
+        Ok(())
+    }
 
     /// Counts its drops in a shared counter.
     struct DropCount(Arc<Atomic<u32>>);
