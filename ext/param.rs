@@ -13,13 +13,13 @@
 use core::marker::PhantomData;
 use kernel::{
     bindings,
+    error::to_result,
     fmt::{
         self,
         Write, //
     },
     prelude::*,
     str::{
-        parse_int::ParseInt,
         BStr,
         Formatter, //
     },
@@ -36,7 +36,10 @@ pub(crate) trait ParamValue: Sync + 'static {
     const NOARG: bool = false;
     /// The value a bare `name` stands for, when [`ParamValue::NOARG`] is set.
     const NOARG_VALUE: &'static [u8] = b"";
-    /// Parses `arg` (a trailing newline already removed) and stores it, or fails with `EINVAL`.
+    /// Whether [`ParamValue::set`] gets the value as given, trailing newline included (for a
+    /// parser of C's that handles it itself), instead of with one trailing newline removed.
+    const RAW: bool = false;
+    /// Parses `arg` and stores it, or fails (`EINVAL`, or what C's parser of the type gives).
     fn set(&self, arg: &[u8]) -> Result;
     /// Writes the value, with a trailing newline, as sysfs shows it.
     fn show(&self, f: &mut Formatter<'_>) -> fmt::Result;
@@ -117,12 +120,16 @@ impl UintParam {
 }
 
 impl ParamValue for UintParam {
+    const RAW: bool = true;
+
     fn expected(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a number from 0 to {}", self.max)
     }
 
+    /// Parses `arg` as C's `uint` parameters do ([`kstrtouint`]); a value above the bound fails
+    /// with `EINVAL`, as C `param_set_uint_minmax()` does.
     fn set(&self, arg: &[u8]) -> Result {
-        let v = u32::from_str(BStr::from_bytes(arg))?;
+        let v = kstrtouint(arg)?;
         if v > self.max {
             return Err(EINVAL);
         }
@@ -133,6 +140,20 @@ impl ParamValue for UintParam {
     fn show(&self, f: &mut Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.get())
     }
+}
+
+/// Parses `arg` with C `kstrtouint(arg, 0, ...)`, the parser of C `uint` parameters: decimal,
+/// `0x` hexadecimal or `0` octal, an optional leading `+` and one optional trailing newline.
+/// Anything else fails with `EINVAL`, a value above `UINT_MAX` with `ERANGE`.
+fn kstrtouint(arg: &[u8]) -> Result<u32> {
+    // C wants a NUL-terminated string: copy it (parameters are set in process context).
+    let mut s = KVec::with_capacity(arg.len() + 1, GFP_KERNEL)?;
+    s.extend_from_slice(arg, GFP_KERNEL)?;
+    s.push(0, GFP_KERNEL)?;
+    let mut v: u32 = 0;
+    // SAFETY: `s` is NUL-terminated and outlives the call; `v` is valid for writes.
+    to_result(unsafe { bindings::kstrtouint(s.as_ptr().cast(), 0, &mut v) })?;
+    Ok(v)
 }
 
 impl UintParam {
@@ -263,7 +284,8 @@ pub(crate) unsafe extern "C" fn set_param<P: ParamValue>(
         // requirement).
         unsafe { CStr::from_char_ptr(val) }.to_bytes()
     };
-    let arg = arg.strip_suffix(b"\n").unwrap_or(arg);
+    let line = arg.strip_suffix(b"\n").unwrap_or(arg);
+    let arg = if P::RAW { arg } else { line };
     // SAFETY: `kp` is valid and its `arg` points to a static `P` (function safety requirement).
     let (param, name) = unsafe { (&*(*kp).__bindgen_anon_1.arg.cast::<P>(), (*kp).name) };
     match param.set(arg) {
@@ -274,7 +296,7 @@ pub(crate) unsafe extern "C" fn set_param<P: ParamValue>(
             pr_err!(
                 "parameter {}: '{}' refused: expected {}\n",
                 name,
-                BStr::from_bytes(arg),
+                BStr::from_bytes(line),
                 ExpectedOf(param)
             );
             e.to_errno()

@@ -14,7 +14,8 @@ mod tests {
         get_param,
         set_param,
         BoolParam,
-        ParamValue, //
+        ParamValue,
+        UintParam, //
     };
     use kernel::{
         bindings,
@@ -60,6 +61,93 @@ mod tests {
         let ret = unsafe { set_param::<BoolParam>(c"n".as_char_ptr(), &kp) };
         assert_eq!(ret, 0);
         assert!(!B.get());
+        Ok(())
+    }
+
+    /// `(input, C kstrtouint(input, 0, ..) result)`: what C's `uint` parameters accept.
+    const KSTRTOUINT: &[(&CStr, Result<u32>)] = &[
+        (c"0", Ok(0)),
+        (c"42", Ok(42)),
+        (c"+5", Ok(5)),
+        (c"5\n", Ok(5)),
+        (c"0x1f", Ok(31)),
+        (c"0X1F", Ok(31)),
+        (c"017", Ok(15)),
+        (c"00037777777777", Ok(u32::MAX)),
+        (c"0004294967295", Err(EINVAL)),
+        (c"4294967295", Ok(u32::MAX)),
+        (c"0xffffffff", Ok(u32::MAX)),
+        (c"4294967296", Err(ERANGE)),
+        (c"0x100000000", Err(ERANGE)),
+        (c"99999999999999999999999", Err(ERANGE)),
+        (c"", Err(EINVAL)),
+        (c"\n", Err(EINVAL)),
+        (c"5\n\n", Err(EINVAL)),
+        (c" 5", Err(EINVAL)),
+        (c"5 ", Err(EINVAL)),
+        (c"-0", Err(EINVAL)),
+        (c"-1", Err(EINVAL)),
+        (c"++5", Err(EINVAL)),
+        (c"0b101", Err(EINVAL)),
+        (c"0o17", Err(EINVAL)),
+        (c"0x+5", Err(EINVAL)),
+        (c"0x", Err(EINVAL)),
+        (c"08", Err(EINVAL)),
+        (c"1e3", Err(EINVAL)),
+        (c"junk", Err(EINVAL)),
+    ];
+
+    #[test]
+    fn uint_parses_as_c_kstrtouint() -> Result {
+        static U: UintParam = UintParam::new(7, u32::MAX);
+        let kp = kernel_param(&U);
+        for &(input, want) in KSTRTOUINT {
+            // C's own answer first: the table is C's behaviour, not a guess.
+            let mut c_value: u32 = 0;
+            // SAFETY: `input` is NUL-terminated; `c_value` is valid for writes.
+            let c_ret = unsafe { bindings::kstrtouint(input.as_char_ptr(), 0, &mut c_value) };
+            let c_result = if c_ret == 0 {
+                Ok(c_value)
+            } else {
+                Err(Error::from_errno(c_ret))
+            };
+            if c_result != want {
+                pr_err!(
+                    "kstrtouint({:?}) is {:?}, the table says {:?}\n",
+                    input,
+                    c_result,
+                    want
+                );
+            }
+            assert_eq!(c_result, want);
+            // SAFETY: `kp` is a valid `kernel_param` whose `arg` is a static `UintParam`;
+            // `input` is NUL-terminated.
+            let ret = unsafe { set_param::<UintParam>(input.as_char_ptr(), &kp) };
+            match want {
+                Ok(v) => {
+                    assert_eq!(ret, 0);
+                    assert_eq!(U.get(), v);
+                }
+                Err(e) => assert_eq!(ret, e.to_errno()),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn uint_above_its_bound_is_einval() -> Result {
+        static U: UintParam = UintParam::new(3, 10);
+        let kp = kernel_param(&U);
+        for (input, ret) in [
+            (c"10", 0),
+            (c"11", EINVAL.to_errno()),
+            (c"0xb", EINVAL.to_errno()),
+        ] {
+            // SAFETY: As in `uint_parses_as_c_kstrtouint`.
+            let got = unsafe { set_param::<UintParam>(input.as_char_ptr(), &kp) };
+            assert_eq!(got, ret);
+        }
+        assert_eq!(U.get(), 10);
         Ok(())
     }
 
