@@ -16,22 +16,27 @@
 //! Compared with the LDD3 original:
 //! - the wait is interruptible by default (`wait_mode`), so `cat` can be stopped with Ctrl-C;
 //!   a signal ends the read with `-ERESTARTSYS` (EINTR, or a transparent restart under
-//!   `SA_RESTART`) and consumes nothing; `wait_mode=uninterruptible` keeps the original's
-//!   unkillable D state for teaching;
-//! - `timeout_ms` bounds the wait (the read fails with `ETIMEDOUT`); a signal ends a timed wait
-//!   with `EINTR`, never a restart, so no signal can stretch a read past its timeout;
+//!   `SA_RESTART` or when no handler runs: Ctrl-Z then `fg`, the freezer) and consumes nothing;
+//!   `wait_mode=uninterruptible` keeps the original's unkillable D state for teaching (the
+//!   hung-task detector reports a reader asleep longer than `hung_task_timeout_secs`);
+//! - `timeout_ms` bounds the wait (the read fails with `ETIMEDOUT`); a signal with a handler
+//!   ends a timed wait with `EINTR`, never a restart, so no signal can stretch a read past its
+//!   timeout; a wake-up with no handler (stop and continue, the freezer) restarts the read;
 //! - `O_NONBLOCK` reads, and `preadv2(RWF_NOWAIT)` on any file, take a pending completion or fail
 //!   with `EAGAIN`, never sleeping;
 //! - `write()` never copies the bytes: it consumes the iterator and returns the full length; a
-//!   write that would take the pending count past `pending_max` fails with `EOVERFLOW`, so the
-//!   count never reaches `UINT_MAX`, the value that means "all done";
+//!   write that finds `pending_max` completions pending fails with `EOVERFLOW`. The check and the
+//!   `complete()` are two steps, so N writers at once can leave up to `pending_max - 1 + N`; the
+//!   most `pending_max` can be leaves room for every task there can be, so the count never
+//!   reaches `UINT_MAX`, the value that means "all done";
 //! - ioctls for `complete_all()`, `reinit_completion()` (both need a file open for writing) and a
 //!   status record (`uapi/`);
 //! - per-file counters in `/proc/<pid>/fdinfo/<fd>`;
 //! - `rmmod` is refused while the device is open (the file operations hold the module).
 //!
-//! Zero-length reads return 0 at once and consume nothing; zero-length writes complete like any
-//! other. Neither direction touches the user buffer, so an unmapped buffer is not an error.
+//! Zero-length reads return 0 at once and consume nothing; a zero-length `write()` completes like
+//! any other (a zero-length `writev()` never reaches the driver: the VFS returns 0 first).
+//! Neither direction touches the user buffer, so an unmapped buffer is not an error.
 //! `lseek` fails with `ESPIPE`.
 
 use core::num::NonZero;
@@ -237,8 +242,10 @@ impl CompleteFile {
 
     /// Waits on the completion for at most `timeout` jiffies.
     ///
-    /// A signal ends the wait with `EINTR`, not `ERESTARTSYS`: a restart (`SA_RESTART`) would begin
-    /// the whole timeout again, so a periodic signal could keep a timed read waiting for ever.
+    /// A signal ends the wait with `ERESTARTNOHAND`, not `ERESTARTSYS`: a handled signal makes it
+    /// `EINTR` even under `SA_RESTART`, which would begin the whole timeout again, so a periodic
+    /// signal could keep a timed read waiting for ever; a wake-up with no handler to run (a stop
+    /// and continue, the freezer, a ptrace attach) restarts the read instead of failing it.
     fn timed_wait(&self, mode: WaitMode, timeout: Jiffies) -> Result {
         let res = match mode {
             WaitMode::Interruptible => self.comp.wait_for_completion_interruptible_timeout(timeout),
@@ -247,7 +254,7 @@ impl CompleteFile {
         };
         match res {
             Ok(_) => Ok(()),
-            Err(e) if e == ERESTARTSYS => Err(EINTR),
+            Err(e) if e == ERESTARTSYS => Err(ERESTARTNOHAND),
             Err(e) => Err(e),
         }
     }
@@ -406,7 +413,8 @@ module_param_sysfs!(
 const PENDING_LIMIT: u32 = u32::MAX - 1 - (1 << 22);
 
 module_param_sysfs!(
-    /// The largest pending count a write may leave; a write beyond it fails with `EOVERFLOW`.
+    /// The pending count at which a write fails with `EOVERFLOW` (concurrent writers may each
+    /// pass the check once: see the module documentation).
     PENDING_MAX: UintParam = UintParam::new(PENDING_LIMIT, PENDING_LIMIT),
     name: "pending_max", type: "uint", perm: 0o444,
     desc: "test only: a write that would leave more pending completions fails with EOVERFLOW (default and most 4290772990)"

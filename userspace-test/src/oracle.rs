@@ -11,7 +11,8 @@
 //!
 //! Sleepers are forked readers (`readers.rs`); the model knows them by spawn number, the case
 //! maps that to a pid. "Stopped" sleepers (SIGSTOP in an interruptible wait) have left the queue:
-//! the stop ended their wait with `-ERESTARTSYS`, and SIGCONT restarts the read, which queues
+//! the stop ended their wait with `-ERESTARTSYS` (`-ERESTARTNOHAND` when timed), and SIGCONT
+//! restarts the read (no handler ran), which queues
 //! again at the tail (`__prepare_to_swait` adds a fresh entry with `list_add_tail`).
 
 use proptest::prelude::*;
@@ -362,7 +363,7 @@ impl Model {
         self.all_done || self.done > 0
     }
 
-    /// Whether a signal ends a wait with EINTR instead of a restart: timed waits do.
+    /// Whether a handled signal ends a wait with EINTR even under `SA_RESTART`: timed waits do.
     fn timed_eintr(&self) -> bool {
         self.params.timeout == Timeout::Long
     }
@@ -705,16 +706,12 @@ impl Model {
         self.sleepers.insert(i, s);
     }
 
-    /// SIGCONT to the stopped sleeper at `i`: the read restarts at the tail of the queue, or
-    /// (timed waits) fails with EINTR.
+    /// SIGCONT to the stopped sleeper at `i`: the read restarts at the tail of the queue, timed
+    /// or not (no handler ran: a timed wait's `-ERESTARTNOHAND` restarts too).
     fn cont(&mut self, i: usize, p: &mut Prediction) {
         let mut s = self.sleepers.remove(i);
         s.stopped = false;
-        if self.timed_eintr() {
-            p.returned(&s, Err(libc::EINTR));
-        } else {
-            self.enter_wait(s, p);
-        }
+        self.enter_wait(s, p);
     }
 }
 

@@ -67,6 +67,7 @@ pub const CASES: &[Case] = &[
     case("wait_fifo_order", Some(""), wait::fifo_order),
     case("stress_threads", Some("verbose=0"), stress::threads),
     case("signal_read_ends", Some(""), signal::read_ends),
+    case("signal_stop_cont_modes", None, signal::stop_cont_modes),
     case("timeout_expires", None, timeout::expires),
     case("ioctl_complete_all", Some(""), ioctl::complete_all),
     case("ioctl_reinit", Some(""), ioctl::reinit),

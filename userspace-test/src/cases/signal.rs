@@ -148,3 +148,58 @@ fn stop_cont(ctx: &Ctx, dev: &Dev, rd: &mut Readers) -> CaseResult {
     };
     ctx.expect_status(dev, want, "after the stopped reader was woken")
 }
+
+/// Ctrl-Z and `fg` (SIGSTOP, then SIGCONT) during a read, in every wait mode, with and without
+/// `timeout_ms`: the read is not failed by it. It goes on (killable, uninterruptible: the stop
+/// waits for the wait to end) or restarts (interruptible: no handler ran), and the write that
+/// comes after the continue ends it with success. Before `-ERESTARTNOHAND` a timed
+/// interruptible read failed with EINTR here.
+pub fn stop_cont_modes(ctx: &Ctx) -> CaseResult {
+    for mode in ["interruptible", "killable", "uninterruptible"] {
+        for timeout_ms in [0, 60_000] {
+            let what = format!("wait_mode={mode} timeout_ms={timeout_ms}");
+            within(&what, stop_cont_one(ctx, mode, timeout_ms))?;
+        }
+    }
+    Ok(())
+}
+
+fn stop_cont_one(ctx: &Ctx, mode: &str, timeout_ms: u32) -> CaseResult {
+    ctx.load(&format!("wait_mode={mode} timeout_ms={timeout_ms}"))?;
+    {
+        let dev = ctx.open()?;
+        let mut rd = Readers::new()?;
+        let pid = rd.spawn("ct-stopcont", ReaderOpts::default())?;
+        let asleep = if mode == "interruptible" { 'S' } else { 'D' };
+        ctx.wait_asleep(pid, asleep)?;
+        kill(pid, libc::SIGSTOP, "SIGSTOP")?;
+        if mode == "interruptible" {
+            // The stop ends the wait: the task stops (T) with its read to be restarted.
+            sys::poll_until(WAIT, &format!("reader {pid} stopped (state T)"), || {
+                let st = sys::proc_state(pid)?;
+                Ok(if st == 'T' {
+                    Ok(())
+                } else {
+                    Err(format!("state {st}"))
+                })
+            })?;
+        }
+        rd.expect_silence(QUIET, "while stopped")?;
+        kill(pid, libc::SIGCONT, "SIGCONT")?;
+        ctx.wait_asleep(pid, asleep)?;
+        ctx.wait_sleepers(&dev, 1)?;
+        rd.expect_silence(QUIET, "after SIGCONT")?;
+        expect_ok(dev.write(b"x"), 1, "write(1 byte)")?;
+        rd.report_from(pid, WAIT, "after the write")?.expect_ok()?;
+        rd.reap_ok(pid, WAIT)?;
+        let interrupted = u64::from(mode == "interruptible");
+        let want = CompleteStatus {
+            reads_woken: 1,
+            reads_interrupted: interrupted,
+            completes: 1,
+            ..zero()
+        };
+        ctx.expect_status(&dev, want, "after the continued reader was woken")?;
+    }
+    crate::module::unload_settled()
+}
