@@ -6,8 +6,8 @@
 //! (`userspace-test/`); it uses nothing but `core`, so both include it with `#[path]`.
 //!
 //! The numbers follow the kernel's `_IO`/`_IOR` encoding, whose layout differs between
-//! architectures (`include/uapi/asm-generic/ioctl.h`, overridden by alpha, mips, powerpc and
-//! sparc). The driver asserts at compile time that these constants equal `kernel::ioctl`'s
+//! architectures (`include/uapi/asm-generic/ioctl.h`, overridden by alpha, mips, parisc, powerpc
+//! and sparc). The driver asserts at compile time that these constants equal `kernel::ioctl`'s
 //! `_IO`/`_IOR`, and the test that they equal the `nix` crate's request codes, so a wrong
 //! encoding cannot build or pass.
 
@@ -22,7 +22,8 @@ pub const COMPLETE_IOC_NR_REINIT: u32 = 2;
 pub const COMPLETE_IOC_NR_STATUS: u32 = 3;
 
 /// Whether this architecture has its own `_IOC` layout (`arch/*/include/uapi/asm/ioctl.h` of
-/// mips, powerpc and sparc; alpha too, which Rust does not target) rather than asm-generic's.
+/// mips, powerpc and sparc; alpha and parisc too, which Rust does not target) rather than
+/// asm-generic's.
 const IOC_OWN_LAYOUT: bool = cfg!(any(
     target_arch = "mips",
     target_arch = "mips32r6",
@@ -59,7 +60,8 @@ pub const COMPLETE_IOC_REINIT: u32 = ioc(ioc::NONE, COMPLETE_IOC_NR_REINIT, 0);
 /// `_IOR(0xC9, 3, struct complete_status)`: copy a [`CompleteStatus`] to the argument.
 pub const COMPLETE_IOC_STATUS: u32 = ioc(ioc::READ, COMPLETE_IOC_NR_STATUS, CompleteStatus::SIZE);
 
-/// What `COMPLETE_IOC_STATUS` returns: eight little-endian `__u64` in this order, 64 bytes.
+/// What `COMPLETE_IOC_STATUS` returns: eight `__u64` in the machine's byte order, in this order,
+/// 64 bytes.
 ///
 /// ```c
 /// struct complete_status {
