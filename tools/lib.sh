@@ -105,6 +105,55 @@ kdir() {
 	fi
 }
 
+# KERNEL=debian: the VM boots Debian's own kernel, unmodified, and the modules are built to
+# match it in a trixie chroot (tools/debian-kernel.sh); empty: the project's kernel.
+KERNEL=${KERNEL:-}
+case $KERNEL in
+'' | debian) ;;
+*) die "KERNEL must be debian or empty (got '$KERNEL'): KERNEL=debian boots Debian's own kernel" ;;
+esac
+
+# debian_dir: where Debian's kernel is kept (vmlinuz, config, Module.symvers, release).
+debian_dir() {
+	cat "$CACHE_DIR/debian/current" 2>/dev/null ||
+		die "Debian's kernel is not fetched yet: run 'make KERNEL=debian' first"
+}
+
+# What the test kernel has for the tests' sake and a distribution kernel lacks, "name|options":
+# on a kernel without all of a feature's options, the guest check reports what needs it as not
+# available on that kernel, by name (tools/guest/check.sh, cdunavail=), and never counts it.
+TEST_FEATURES=(
+	"kunit|KUNIT"
+	"lockdep|PROVE_LOCKING DEBUG_ATOMIC_SLEEP"
+	"faults|FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS"
+)
+# The options of TEST_FEATURES, and DEVTMPFS_MOUNT (the guest's init mounts devtmpfs itself):
+# not required of Debian's kernel by tools/kdir-check.sh.
+DEBIAN_LACKS="KUNIT PROVE_LOCKING DEBUG_ATOMIC_SLEEP FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS DEVTMPFS_MOUNT"
+
+# unavailable_features CONFIG: the TEST_FEATURES that CONFIG lacks, comma-separated.
+unavailable_features() {
+	local f opt out=
+	for f in "${TEST_FEATURES[@]}"; do
+		for opt in ${f#*|}; do
+			if ! grep -qx "CONFIG_$opt=y" "$1"; then
+				out+=${out:+,}${f%%|*}
+				break
+			fi
+		done
+	done
+	printf '%s\n' "$out"
+}
+
+# kernel_config: the .config of the kernel the VM boots.
+kernel_config() {
+	if [[ $KERNEL == debian ]]; then
+		printf '%s/config\n' "$(debian_dir)"
+	else
+		printf '%s/.config\n' "$(kdir)"
+	fi
+}
+
 # The kernel log patterns that fail a run, shared with the kselftest (see the file's header).
 LOG_PATTERNS=$TOP_DIR/userspace-test/log-patterns.txt
 

@@ -4,8 +4,14 @@
 #
 # Without KDIR the kernel of tools/kernel-build.sh is used (and built
 # first if missing). STRICT=1 adds CLIPPY=1 W=1 and fails on any warning.
-# Compiler output shows with V=1; warnings always show.
+# Compiler output shows with V=1; warnings always show. KERNEL=debian builds them against
+# Debian's kernel in a trixie chroot and matches them to it (tools/debian-kernel.sh modules).
 source "$(dirname "$0")/lib.sh"
+
+if [[ $KERNEL == debian ]]; then
+	TOOLCHAIN=gcc "$TOOLS_DIR/deps.sh" # no clang: Debian's kernel is GCC-built
+	exec "$TOOLS_DIR/debian-kernel.sh" modules
+fi
 
 if [[ -z ${KDIR:-} ]]; then
 	"$TOOLS_DIR/deps.sh"
