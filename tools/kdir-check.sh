@@ -16,6 +16,10 @@
 # that kernel (unavailable_features in tools/lib.sh), so they are not required of it here.
 source "$(dirname "$0")/lib.sh"
 
+# The options of TEST_FEATURES (lib.sh), and DEVTMPFS_MOUNT (the guest's init mounts devtmpfs
+# itself): not required of Debian's kernel.
+readonly DEBIAN_LACKS="KUNIT PROVE_LOCKING DEBUG_ATOMIC_SLEEP FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS DEVTMPFS_MOUNT"
+
 mode=${1:?usage: kdir-check.sh MODE [KDIR]}
 if [[ $KERNEL == debian && -z ${2:-} ]]; then
 	config=$(cat "$CACHE_DIR/debian/current" 2>/dev/null || true)

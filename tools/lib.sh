@@ -127,9 +127,6 @@ TEST_FEATURES=(
 	"lockdep|PROVE_LOCKING DEBUG_ATOMIC_SLEEP"
 	"faults|FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS"
 )
-# The options of TEST_FEATURES, and DEVTMPFS_MOUNT (the guest's init mounts devtmpfs itself):
-# not required of Debian's kernel by tools/kdir-check.sh.
-DEBIAN_LACKS="KUNIT PROVE_LOCKING DEBUG_ATOMIC_SLEEP FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS DEVTMPFS_MOUNT"
 
 # unavailable_features CONFIG: the TEST_FEATURES that CONFIG lacks, comma-separated.
 unavailable_features() {
