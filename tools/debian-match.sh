@@ -36,7 +36,7 @@ crate_hashes() {
 	grep -oE 'Cs[0-9A-Za-z]+_6kernel' <<<"$1" | sort -u | sed 's/_6kernel$//' | paste -sd' ' - || true
 }
 
-total=0
+all=
 for ko in "$@"; do
 	[[ -r $ko ]] || die "no module file $ko"
 	name=$(basename "$ko")
@@ -55,7 +55,7 @@ for ko in "$@"; do
 	fi
 	[[ -n $imports ]] || continue
 	n=$(wc -l <<<"$imports")
-	total=$((total + n))
+	all+=$imports$'\n'
 	missing=$(comm -23 <(printf '%s\n' "$imports") <(printf '%s\n' "$exports"))
 	[[ -n $missing ]] || continue
 	m=$(wc -l <<<"$missing")
@@ -75,5 +75,6 @@ if ((${#problems[@]})); then
 	} >&2
 	exit 1
 fi
-printf '    match: %s; vermagic %s; %d Rust and rust_helper_ imports, all in its Module.symvers; %s\n' \
-	"$(printf '%s ' "${@##*/}")" "$rel" "$total" "$want" >&2
+names=("${@##*/}")
+printf '    match: %s: vermagic %s; %d Rust and rust_helper_ symbols imported, all in its Module.symvers; %s\n' \
+	"${names[*]}" "$rel" "$(sort -u <<<"$all" | grep -c .)" "$want" >&2
