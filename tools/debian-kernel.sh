@@ -203,7 +203,7 @@ modules() {
 	local log rc=0 extra=() warn
 	[[ ${STRICT:-0} != 1 ]] || extra=(W=1)
 	prepare
-	step "building the module(s) against Debian's kernel, in the $DEBIAN_SUITE chroot ${extra[*]}"
+	step "building the module(s) against Debian's kernel, in the $DEBIAN_SUITE chroot${extra[*]:+ ${extra[*]}}"
 	log=$(mktemp)
 	kmake "$TOP_DIR" "${extra[@]}" modules >"$log" 2>&1 || rc=$?
 	[[ $V != 1 ]] || cat "$log"
@@ -213,7 +213,7 @@ modules() {
 		die "the module build against Debian's kernel failed (see above)"
 	fi
 	# modpost's warnings of missing imports are the match check's to explain.
-	warn=$(grep -iE '(^|[^a-z])warning' "$log" | grep -v 'modpost: "' || true)
+	warn=$(grep -iE '(^|[^a-z])warning' "$log" | grep -vE 'modpost: .*(undefined!|unresolved symbol)' || true)
 	rm -f "$log"
 	if [[ -n $warn ]]; then
 		printf '%s\n' "$warn" >&2
