@@ -22,8 +22,8 @@
 # are checked against the kernel by tools/debian-match.sh before anything boots.
 #
 # Cache ($CACHE_DIR/debian): root-<suite>/ the chroot (1.6 GB), root-<suite>/kbuild/<key>/ the
-# prepared trees (keyed by version, .config and toolchain), <version>/ the image, .config,
-# Module.symvers and release. Needs root (the chroot and its bind mounts).
+# prepared trees (keyed by version, .config and toolchain), <version>-<flavour>/ the image,
+# .config, Module.symvers and release. Needs root (the chroot and its bind mounts).
 #
 # Environment:
 #   DEBIAN_RUST    a Rust toolchain directory (bin/rustc, lib/rustlib/src) used in the chroot
@@ -144,7 +144,7 @@ prepare() {
 	[[ -z ${TREE:-} ]] || return 0
 	src=$("$TOOLS_DIR/kernel-source.sh")
 	version=$(cat "$CACHE_DIR/source-version")
-	kdeb=$DEB_DIR/$version
+	kdeb=$DEB_DIR/$version-$DEBIAN_FLAVOUR
 	[[ -f $kdeb/vmlinuz.sha256 ]] || fetch
 	printf '%s\n' "$kdeb" >"$DEB_DIR/current"
 	make_root
