@@ -9,7 +9,7 @@ SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
 export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KERNEL
 
-.PHONY: all modules deps kernel userspace demo demo-kthread shell check bench clean rust-analyzer
+.PHONY: all modules deps kernel userspace demo demo-kthread shell check bench install clean rust-analyzer
 
 all: modules
 
@@ -40,6 +40,11 @@ bench: kdir-check-bench
 
 check:
 	@tools/check.sh
+
+# On a Debian machine running Debian's kernel: build the modules for it as KERNEL=debian does,
+# match them to it, and load them (tools/install.sh).
+install:
+	@tools/install.sh
 
 # With KDIR= or KERNEL=debian, before building anything for a VM: that kernel's .config has
 # what the VM job needs (fails in well under a second, naming what is missing). vm-run.sh
