@@ -112,6 +112,8 @@ case $KERNEL in
 '' | debian) ;;
 *) die "KERNEL must be debian or empty (got '$KERNEL'): KERNEL=debian boots Debian's own kernel" ;;
 esac
+[[ $KERNEL != debian || -z ${KDIR:-} ]] ||
+	die "KERNEL=debian and KDIR=$KDIR exclude each other: KERNEL=debian builds against Debian's kernel, KDIR= against your tree; give one"
 
 # debian_dir: where Debian's kernel is kept (vmlinuz, config, Module.symvers, release).
 debian_dir() {
