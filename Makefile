@@ -3,12 +3,13 @@
 #
 # `make` builds the module(s) the out-of-tree way, `make -C $(KDIR) M=$(CURDIR)`.
 # Without KDIR it uses (and first builds) the cached Rust-enabled kernel of `make kernel`.
+# KERNEL=debian: Debian's own kernel instead, the modules built to match it (docs/debian.md).
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KERNEL
 
-.PHONY: all modules deps kernel userspace demo demo-kthread shell check bench clean rust-analyzer help
+.PHONY: all modules deps kernel userspace demo demo-kthread shell check bench install clean rust-analyzer help
 
 all: modules
 
@@ -19,7 +20,8 @@ deps:
 	@tools/deps.sh
 
 kernel:
-	@source tools/lib.sh && ensure_kernel >/dev/null
+	@if [[ "$(KERNEL)" == debian ]]; then tools/deps.sh && tools/debian-kernel.sh prepare >/dev/null; \
+	else source tools/lib.sh && ensure_kernel >/dev/null; fi
 
 userspace:
 	@tools/userspace-build.sh
@@ -39,10 +41,16 @@ bench: kdir-check-bench
 check:
 	@tools/check.sh
 
-# With KDIR=, before building anything for a VM: that kernel's .config has what the VM job
-# needs (fails in well under a second, naming what is missing). vm-run.sh checks again.
+# On a Debian machine running Debian's kernel: build the modules for it as KERNEL=debian does,
+# match them to it, and load them (tools/install.sh).
+install:
+	@tools/install.sh
+
+# With KDIR= or KERNEL=debian, before building anything for a VM: that kernel's .config has
+# what the VM job needs (fails in well under a second, naming what is missing). vm-run.sh
+# checks again.
 kdir-check-%:
-	@[[ -z "$(KDIR)" ]] || tools/kdir-check.sh $*
+	@[[ -z "$(KDIR)$(KERNEL)" ]] || tools/kdir-check.sh $*
 
 clean:
 	@source tools/lib.sh; if [[ -n "$(KDIR)" || -f $$CACHE_DIR/current-kdir ]]; then \

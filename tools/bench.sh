@@ -19,6 +19,8 @@
 #   KVARIANT     the kernel variant (default perf; debug = the test kernel)
 #   TOOLCHAIN    llvm | gcc (default: as tools/deps.sh found, see README)
 #   KDIR         bench against this kernel build tree instead
+#   KERNEL       debian: bench on Debian's own kernel (GCC, every mitigation), the modules
+#                built in its trixie chroot (tools/debian-kernel.sh) and matched to it
 #   BENCH_JSON   where the JSON goes (default $BUILD_DIR/bench.json)
 #   BENCH_PNG    where the PNG goes (default $BUILD_DIR/bench.png)
 #   BENCH_ROUNDS, BENCH_SAMPLES (per subject and round), BENCH_LOG_SAMPLES,
@@ -31,19 +33,30 @@ BENCH_JSON=${BENCH_JSON:-$BUILD_DIR/bench.json}
 BENCH_PNG=${BENCH_PNG:-$BUILD_DIR/bench.png}
 BENCH_FONT=${BENCH_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
 
-"$TOOLS_DIR/deps.sh"
-if [[ -n ${KDIR:-} ]]; then
-	variant=KDIR
+# kmod DIR ARGS...: make -C <the kernel's tree> M=DIR ARGS...
+kmod() {
+	make -C "$KDIR" M="$1" "${@:2}"
+}
+if [[ $KERNEL == debian ]]; then
+	TOOLCHAIN=gcc "$TOOLS_DIR/deps.sh"
+	variant=debian
+	"$TOOLS_DIR/debian-kernel.sh" prepare >/dev/null
+	kmod() {
+		"$TOOLS_DIR/debian-kernel.sh" make "$@"
+	}
+	where="Debian's kernel (trixie chroot)"
 else
 	variant=${KVARIANT:-perf}
+	[[ -n ${KDIR:-} ]] && variant=KDIR
 	KDIR=$(KVARIANT=$variant ensure_kernel)
 	export KDIR
+	kbuild_env "$KDIR"
+	where=$KDIR
 fi
-kbuild_env "$KDIR"
 tc=gcc
 [[ -n ${LLVM:-} ]] && tc=llvm$LLVM
 mods=$BUILD_DIR/bench-modules
-step "building complete_dev, complete_ref and complete_ldd against $KDIR"
+step "building complete_dev, complete_ref and complete_ldd against $where"
 rm -rf "$mods"
 mkdir -p "$mods/ko"
 # Out-of-tree builds of copies of the sources (kbuild's MO= refuses a source
@@ -54,9 +67,9 @@ sources() {
 }
 sources "$TOP_DIR" "$mods/dev"
 sources "$TOP_DIR/bench/ref" "$mods/ref"
-quiet make -C "$KDIR" M="$mods/dev" modules ||
+quiet kmod "$mods/dev" modules ||
 	die "building complete_dev for the benchmark failed (rerun with V=1)"
-quiet make -C "$KDIR" M="$mods/ref" modules ||
+quiet kmod "$mods/ref" modules ||
 	die "building the C baselines (bench/ref) failed (rerun with V=1)"
 cp "$mods/dev/complete_dev.ko" "$mods/ref/complete_ref.ko" "$mods/ref/complete_ldd.ko" "$mods/ko/"
 "$TOOLS_DIR/tests/modinfo-check.sh" "$mods"/ko/*.ko || die "a benchmark module lacks modinfo fields (see above)"

@@ -15,20 +15,20 @@ source "$(dirname "$0")/lib.sh"
 
 KERNELS_FILE=${KERNELS_FILE:-$TOOLS_DIR/kernels}
 
-# rows: the declaration, checked, one "series|status|debian|reason" a line.
+# rows: the declaration, checked, one "series|status|debian|reason|own" a line.
 rows() {
 	[[ -r $KERNELS_FILE ]] || die "cannot read $KERNELS_FILE, the declaration of supported kernels"
 	awk -F'|' -v file="$KERNELS_FILE" '
 		/^[[:space:]]*(#|$)/ { next }
 		{
-			for (i = 1; i <= 4; i++) gsub(/^[[:space:]]+|[[:space:]]+$/, "", $i)
-			if (NF != 4 || $1 !~ /^([0-9]+\.[0-9]+|older)$/ ||
+			for (i = 1; i <= 5; i++) gsub(/^[[:space:]]+|[[:space:]]+$/, "", $i)
+			if ((NF != 4 && NF != 5) || $1 !~ /^([0-9]+\.[0-9]+|older)$/ ||
 			    $2 !~ /^(supported|refused)$/ || ($2 == "refused") != ($4 != "")) {
-				printf "error: %s:%d: expected \"X.Y|supported|debian|\" or \"X.Y|refused|debian|reason\"\n", file, NR > "/dev/stderr"
+				printf "error: %s:%d: expected \"X.Y|supported|debian|[|own]\" or \"X.Y|refused|debian|reason[|own]\"\n", file, NR > "/dev/stderr"
 				bad = 1
 				exit
 			}
-			print $1 "|" $2 "|" $3 "|" $4
+			print $1 "|" $2 "|" $3 "|" $4 "|" $5
 		}
 		END { exit bad }' "$KERNELS_FILE" || die "fix the declaration of supported kernels in $KERNELS_FILE"
 }
@@ -52,7 +52,7 @@ verdict() {
 	fi
 	[[ -n $row ]] || row=$(awk -F'|' '$1 == "older"' <<<"$decl")
 	[[ -n $row ]] || die "tools/kernels declares nothing for $series and has no \"older\" line"
-	IFS='|' read -r _ status _ reason <<<"$row"
+	IFS='|' read -r _ status _ reason _ <<<"$row"
 	if [[ $status == supported ]]; then
 		echo supported
 		return 0
@@ -158,11 +158,12 @@ table() {
 	local decl oldest
 	decl=$(rows)
 	oldest=$(awk -F'|' '$1 != "older" { s = $1 } END { print s }' <<<"$decl")
-	echo '| series | Debian (when declared) | status | why refused |'
-	echo '|---|---|---|---|'
+	echo "| series | Debian (when declared) | status | Debian's own kernel, unmodified (make check KERNEL=debian) | why refused |"
+	echo '|---|---|---|---|---|'
 	awk -F'|' -v oldest="$oldest" '{
 		s = $1 == "older" ? "older than " oldest : $1
-		printf "| %s | %s | %s |%s|\n", s, $3, $2, $4 == "" ? " " : " " $4 " "
+		own = $5 == "" ? "-" : $5 " passes"
+		printf "| %s | %s | %s | %s |%s|\n", s, $3, $2, own, $4 == "" ? " " : " " $4 " "
 	}' <<<"$decl"
 }
 

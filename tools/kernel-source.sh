@@ -11,46 +11,7 @@
 # package resolves to is used and printed. Output: the source tree path on stdout.
 source "$(dirname "$0")/lib.sh"
 
-APT_DIR=$CACHE_DIR/apt
 SRC_ROOT=$CACHE_DIR/src
-
-# The Debian mirror the host already uses (MIRROR= overrides).
-mirror() {
-	if [[ -n ${MIRROR:-} ]]; then
-		printf '%s\n' "$MIRROR"
-		return
-	fi
-	local m
-	m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		awk '!m && /^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { m = $i; break } } END { if (m) print m }')
-	[[ -n $m ]] || m=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-		grep -v security | awk '!m { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { m = $i; break } } END { if (m) print m }')
-	[[ -n $m ]] || die "cannot find a Debian mirror in the apt sources; set MIRROR=http://<mirror>/debian"
-	printf '%s\n' "$m"
-}
-
-keyring() {
-	local k
-	for k in /usr/share/keyrings/debian-archive-trixie-automatic.gpg \
-		/usr/share/keyrings/debian-archive-keyring.gpg; do
-		[[ -r $k ]] && { printf '%s\n' "$k"; return; }
-	done
-	die "no Debian archive keyring with the trixie keys: apt-get install debian-archive-keyring"
-}
-
-papt() {
-	"$1" -o Dir::Etc::SourceList="$APT_DIR/sources.list" \
-		-o Dir::Etc::SourceParts="$APT_DIR/sources.list.d" \
-		-o Dir::Etc::Preferences="$APT_DIR/preferences" \
-		-o Dir::Etc::PreferencesParts="$APT_DIR/preferences.d" \
-		-o Dir::State::Lists="$APT_DIR/lists" \
-		-o Dir::State::status="$APT_DIR/status" \
-		-o Dir::Cache="$APT_DIR/cache" \
-		-o Dir::Cache::pkgcache=pkgcache.bin -o Dir::Cache::srcpkgcache= \
-		-o Dir::Cache::Archives="$APT_DIR/archives" \
-		-o APT::Sandbox::User=root \
-		"${@:2}"
-}
 
 mkdir -p "$APT_DIR"/{lists/partial,archives/partial,cache,sources.list.d,preferences.d} "$SRC_ROOT"
 # Kept, not rewritten: apt's package cache (sid's lists make it 50 MB and 2 s

@@ -117,6 +117,54 @@ kdir() {
 	fi
 }
 
+# KERNEL=debian: the VM boots Debian's own kernel, unmodified, and the modules are built to
+# match it in a trixie chroot (tools/debian-kernel.sh); empty: the project's kernel.
+KERNEL=${KERNEL:-}
+case $KERNEL in
+'' | debian) ;;
+*) die "KERNEL must be debian or empty (got '$KERNEL'): KERNEL=debian boots Debian's own kernel" ;;
+esac
+[[ $KERNEL != debian || -z ${KDIR:-} ]] ||
+	die "KERNEL=debian and KDIR=$KDIR exclude each other: KERNEL=debian builds against Debian's kernel, KDIR= against your tree; give one"
+
+# debian_dir: where Debian's kernel is kept (vmlinuz, config, Module.symvers, release).
+debian_dir() {
+	cat "$CACHE_DIR/debian/current" 2>/dev/null ||
+		die "Debian's kernel is not fetched yet: run 'make KERNEL=debian' first"
+}
+
+# What the test kernel has for the tests' sake and a distribution kernel lacks, "name|options":
+# on a kernel without all of a feature's options, the guest check reports what needs it as not
+# available on that kernel, by name (tools/guest/check.sh, cdunavail=), and never counts it.
+TEST_FEATURES=(
+	"kunit|KUNIT"
+	"lockdep|PROVE_LOCKING DEBUG_ATOMIC_SLEEP"
+	"faults|FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS"
+)
+
+# unavailable_features CONFIG: the TEST_FEATURES that CONFIG lacks, comma-separated.
+unavailable_features() {
+	local f opt out=
+	for f in "${TEST_FEATURES[@]}"; do
+		for opt in ${f#*|}; do
+			if ! grep -qx "CONFIG_$opt=y" "$1"; then
+				out+=${out:+,}${f%%|*}
+				break
+			fi
+		done
+	done
+	printf '%s\n' "$out"
+}
+
+# kernel_config: the .config of the kernel the VM boots.
+kernel_config() {
+	if [[ $KERNEL == debian ]]; then
+		printf '%s/config\n' "$(debian_dir)"
+	else
+		printf '%s/.config\n' "$(kdir)"
+	fi
+}
+
 # The kernel log patterns that fail a run, shared with the kselftest (see the file's header).
 LOG_PATTERNS=$TOP_DIR/userspace-test/log-patterns.txt
 
@@ -199,4 +247,49 @@ kbuild_env() {
 	[[ -n $v ]] || return 0
 	export LLVM=${LLVM:--$((v / 10000))}
 	export LIBCLANG_PATH=/usr/lib/llvm-$((v / 10000))/lib
+}
+
+# The private apt configuration under the cache (tools/kernel-source.sh sets it up): the
+# kernel packages of $KSUITES, which the host's apt sources do not carry, without touching
+# the system's sources or upgrading anything on it.
+APT_DIR=$CACHE_DIR/apt
+
+# mirror: the Debian mirror the host already uses (MIRROR= overrides).
+mirror() {
+	if [[ -n ${MIRROR:-} ]]; then
+		printf '%s\n' "$MIRROR"
+		return
+	fi
+	local m
+	m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		awk '!m && /^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { m = $i; break } } END { if (m) print m }')
+	[[ -n $m ]] || m=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		grep -v security | awk '!m { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { m = $i; break } } END { if (m) print m }')
+	[[ -n $m ]] || die "cannot find a Debian mirror in the apt sources; set MIRROR=http://<mirror>/debian"
+	printf '%s\n' "$m"
+}
+
+# keyring: the Debian archive keyring that holds the trixie keys.
+keyring() {
+	local k
+	for k in /usr/share/keyrings/debian-archive-trixie-automatic.gpg \
+		/usr/share/keyrings/debian-archive-keyring.gpg; do
+		[[ -r $k ]] && { printf '%s\n' "$k"; return; }
+	done
+	die "no Debian archive keyring with the trixie keys: apt-get install debian-archive-keyring"
+}
+
+# papt APT-COMMAND ARGS...: an apt command on the private configuration.
+papt() {
+	"$1" -o Dir::Etc::SourceList="$APT_DIR/sources.list" \
+		-o Dir::Etc::SourceParts="$APT_DIR/sources.list.d" \
+		-o Dir::Etc::Preferences="$APT_DIR/preferences" \
+		-o Dir::Etc::PreferencesParts="$APT_DIR/preferences.d" \
+		-o Dir::State::Lists="$APT_DIR/lists" \
+		-o Dir::State::status="$APT_DIR/status" \
+		-o Dir::Cache="$APT_DIR/cache" \
+		-o Dir::Cache::pkgcache=pkgcache.bin -o Dir::Cache::srcpkgcache= \
+		-o Dir::Cache::Archives="$APT_DIR/archives" \
+		-o APT::Sandbox::User=root \
+		"${@:2}"
 }

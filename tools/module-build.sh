@@ -4,13 +4,16 @@
 #
 # Without KDIR the kernel of tools/kernel-build.sh is used (and built
 # first if missing). STRICT=1 adds CLIPPY=1 W=1 and fails on any warning.
-# Compiler output shows with V=1; warnings always show.
+# Compiler output shows with V=1; warnings always show. KERNEL=debian builds them against
+# Debian's kernel in a trixie chroot and matches them to it (tools/debian-kernel.sh modules).
 source "$(dirname "$0")/lib.sh"
 
-if [[ -z ${KDIR:-} ]]; then
-	"$TOOLS_DIR/deps.sh"
-	KDIR=$("$TOOLS_DIR/kernel-build.sh")
+if [[ $KERNEL == debian ]]; then
+	TOOLCHAIN=gcc "$TOOLS_DIR/deps.sh" # no clang: Debian's kernel is GCC-built
+	exec "$TOOLS_DIR/debian-kernel.sh" modules
 fi
+
+KDIR=$(ensure_kernel)
 "$TOOLS_DIR/kernel-series.sh" kdir "$KDIR" # a refused series stops here, with the reason
 [[ -f $KDIR/Module.symvers || -f $KDIR/.config ]] ||
 	die "KDIR=$KDIR is not a kernel build tree"
@@ -20,17 +23,16 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
 # C and the tree's Rust bindings must agree on the structs the driver reads (a tree without
 # CONFIG_SCHEDSTATS has them disagree): checked once per tree and config, then cached.
-"$TOOLS_DIR/layout-check.sh" --once "$KDIR"
+"$TOOLS_DIR/tests/layout-check.sh" --once "$KDIR"
 
 kbuild_env "$KDIR"
-# The KUnit suites of ext/ (Kbuild): built unless COMPLETE_DEV_KUNIT=n.
-extra=("COMPLETE_DEV_KUNIT=${COMPLETE_DEV_KUNIT:-y}")
+extra=()
 if [[ ${STRICT:-0} == 1 ]]; then
 	extra+=(CLIPPY=1 W=1)
 	# Warnings only show when a file is compiled: start from clean.
 	make -C "$KDIR" M="$TOP_DIR" clean >/dev/null 2>&1 || true
 fi
-step "building the module(s) against $KDIR ${extra[*]}"
+step "building the module(s) against $KDIR${extra[*]:+ ${extra[*]}}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 rc=0

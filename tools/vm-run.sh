@@ -13,13 +13,23 @@
 #   VM_LOG      where the console log goes (default $BUILD_DIR/logs/MODE-<time>.log):
 #               a caller that reads the log afterwards names it here
 #   V=1         show the whole console, including the kernel log dump
+#   KERNEL      debian: boot Debian's own kernel (tools/debian-kernel.sh), unmodified, its
+#               checksum printed, after the modules are matched to it (tools/debian-match.sh)
 #
 # The whole serial console is kept in $VM_LOG; its path is printed. The run
 # fails if the guest does not report an exit status (isa-debug-exit and the
 # 'exit status' line must agree), if the status is non-zero, or if the log
 # has a line of userspace-test/log-patterns.txt (BUG, WARNING, Oops, panic,
-# lockdep, hung task, lockup, RCU stall, KASAN, UBSAN).
+# lockdep, hung task, lockup, RCU stall, KASAN, UBSAN). On Debian's kernel the log's taint
+# lines must be the two that loading our modules causes (DEBIAN_TAINTS below), and nothing else.
 source "$(dirname "$0")/lib.sh"
+
+# What loading an out-of-tree, unsigned module prints on a kernel with CONFIG_MODULE_SIG
+# (without MODULE_SIG_FORCE): the only taint lines a run on Debian's kernel may show.
+readonly DEBIAN_TAINTS=(
+	"loading out-of-tree module taints kernel."
+	"module verification failed: signature and/or required key missing - tainting kernel"
+)
 
 mode=${1:?usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]}
 shift
@@ -31,7 +41,25 @@ KVM_WATCHDOG=${KVM_WATCHDOG:-20}
 read -ra qemu_extra <<<"${QEMU_EXTRA:-}"
 
 "$TOOLS_DIR/kdir-check.sh" "$mode"
-kernel=$(kdir)/arch/x86/boot/bzImage
+unavail=()
+if [[ $KERNEL == debian ]]; then
+	kdeb=$(debian_dir)
+	kernel=$kdeb/vmlinuz
+	sha=$(sha256sum <"$kernel" | cut -d' ' -f1)
+	[[ $sha == "$(cut -d' ' -f1 "$kdeb/vmlinuz.sha256")" ]] ||
+		die "$kernel is not the image Debian's package shipped (sha256 $sha): remove $kdeb and rerun to fetch it again"
+	printf "    kernel: Debian's %s, its package's vmlinuz unmodified, sha256 %s\n" "$(cat "$kdeb/release")" "$sha" >&2
+	# Before anything boots: the modules that go into the VM match this kernel.
+	shopt -s nullglob
+	kos=("${MODULE_DIR:-$TOP_DIR}"/*.ko "${MODULE_DIR:-$TOP_DIR}"/ext/*.ko)
+	shopt -u nullglob
+	((${#kos[@]} == 0)) || "$TOOLS_DIR/debian-match.sh" "$kdeb" "${kos[@]}" ||
+		die "not booting Debian's kernel with modules that do not match it (see above)"
+	na=$(unavailable_features "$kdeb/config")
+	[[ -z $na ]] || unavail=("cdunavail=$na")
+else
+	kernel=$(kdir)/arch/x86/boot/bzImage
+fi
 [[ -f $kernel ]] || die "no kernel image at $kernel: run 'make kernel'"
 initrd=$BUILD_DIR/initramfs.cpio
 "$TOOLS_DIR/initramfs.sh" "$initrd"
@@ -62,7 +90,7 @@ if [[ $mode == shell ]]; then
 	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
 	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
 	# loglevel=4: only kernel errors on the console while it boots.
-	mapfile -t args < <(qemu_args "$accel" loglevel=4 "$@")
+	mapfile -t args < <(qemu_args "$accel" loglevel=4 "${unavail[@]}" "$@")
 	rc=0
 	qemu-system-x86_64 "${args[@]}" -nographic || rc=$?
 	# 3 is the guest's "exit status 0" through isa-debug-exit; 0 is Ctrl-A X.
@@ -99,7 +127,7 @@ show() {
 		/^--- end of guest kernel log ---/ { hide = 0 }'
 }
 
-extra=("$@")
+extra=("${unavail[@]}" "$@")
 accel=$ACCEL
 if [[ $ACCEL == auto ]]; then
 	accel=tcg
@@ -166,6 +194,19 @@ if log_errors "$log" >"$log.bad"; then
 	fail=1
 fi
 rm -f "$log.bad"
+if [[ $KERNEL == debian ]]; then
+	taints=$(grep -i 'taint' "$log" || true)
+	for t in "${DEBIAN_TAINTS[@]}"; do
+		taints=$(grep -vF -- "$t" <<<"$taints" || true)
+	done
+	if [[ -n $taints ]]; then
+		echo "FAIL: taint lines other than the two expected ones (out-of-tree, unsigned module):" >&2
+		head -n 20 <<<"$taints" >&2
+		fail=1
+	else
+		printf '    taint lines: only the expected ones ("%s", "%s")\n' "${DEBIAN_TAINTS[@]}" >&2
+	fi
+fi
 done_step
 if ((fail)); then
 	exit 1

@@ -6,6 +6,8 @@
 # .config, is named; our kernel's .config passes for every job. The fake trees are
 # directories holding only a .config.
 source "$(dirname "$0")/../lib.sh"
+# The pre-flight of the project's kernels and of KDIR= trees, also under make check KERNEL=debian.
+export KERNEL=
 
 real=$(kdir)/.config
 [[ -f $real ]] || die "no kernel .config at $real: run 'make kernel' first"

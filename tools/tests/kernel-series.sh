@@ -11,8 +11,8 @@ source "$(dirname "$0")/../lib.sh"
 SERIES=$TOOLS_DIR/kernel-series.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The cases set what they need: not what `make check KSERIES=...` passed down.
-unset KSERIES KERNELS_FILE
+# The cases set what they need: not what `make check KSERIES=...` (or KERNEL=debian) passed down.
+unset KSERIES KERNELS_FILE KERNEL
 export KSUITES="trixie-backports sid"
 
 # Recorded from deb.debian.org on 2026-11-26 by tools/kernel-source.sh's query

@@ -50,7 +50,7 @@ type_line() {
 step "make shell, driven through tmux"
 t0=$SECONDS
 tmux -S "$SOCK" new-session -d -s shell -x 200 -y 50 \
-	"make -C '$TOP_DIR' --no-print-directory shell; echo \$? >'$status'; sleep 600" ||
+	"make -C '$TOP_DIR' --no-print-directory shell ${KERNEL:+KERNEL=$KERNEL}; echo \$? >'$status'; sleep 600" ||
 	die "tmux could not start a session"
 wait_for '^complete-dev shell:' "$BOOT_WAIT" "banner of the VM's shell"
 wait_for '^/ #' 60 "shell prompt after the banner"
