@@ -10,6 +10,10 @@ use kernel::prelude::*;
 
 #[kunit_tests(ext_kthread)]
 mod tests {
+    use super::super::completion::{
+        Completion as ExtCompletion,
+        MAX_SCHEDULE_TIMEOUT, //
+    };
     use super::super::kthread::{
         scoped,
         KThread,
@@ -33,6 +37,27 @@ mod tests {
             Delta, //
         },
     };
+
+    #[test]
+    fn a_stop_ends_interruptible_waits_with_erestartsys() -> Result {
+        // `kthread_stop()` raises TIF_NOTIFY_SIGNAL: to an interruptible wait it is a signal,
+        // whether it comes before the wait or during it, and it stays raised for the next one.
+        let started = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+        let never = Arc::pin_init(ExtCompletion::new(), GFP_KERNEL)?;
+        let (signal, c) = (started.clone(), never.clone());
+        let t = KThread::run(fmt!("kt_wait"), move |_tok: &StopToken| {
+            signal.complete_all();
+            let untimed = c.wait_for_completion_interruptible();
+            let timed = c.wait_for_completion_interruptible_timeout(MAX_SCHEDULE_TIMEOUT);
+            (untimed, timed)
+        })?;
+        started.wait_for_completion();
+        let (untimed, timed) = t.stop()?;
+        assert_eq!(untimed, Err(ERESTARTSYS));
+        assert_eq!(timed, Err(ERESTARTSYS));
+        assert_eq!(never.pending(), 0);
+        Ok(())
+    }
 
     /// Shows a longer text each time it is formatted: `ab`, then `abab`, and so on.
     struct Grows(Atomic<u32>);
