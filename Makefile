@@ -6,7 +6,7 @@
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE VM_APPEND
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND
 
 .PHONY: all modules deps kernel userspace demo demo-kthread shell check bench clean rust-analyzer
 

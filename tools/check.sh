@@ -8,14 +8,28 @@
 # clang only), plus in the VM a kmemleak scan after every test and a soak of a
 # million random operations; the demo and shell checks are left to the
 # default run.
+#
+# KCSAN=1 (`make check KCSAN=1`): the same checks on the race-detector kernel
+# (KVARIANT=kcsan: KCSAN in strict mode, reporting races of unknown origin;
+# clang only), plus in the VM a check that KCSAN is on and a soak of
+# concurrent reads, writes and ioctls with KCSAN watching more often than by
+# default (docs/kcsan.md); any KCSAN report fails the run.
 source "$(dirname "$0")/lib.sh"
 
 SANITIZE=${SANITIZE:-0}
+KCSAN=${KCSAN:-0}
+[[ $SANITIZE == 1 && $KCSAN == 1 ]] &&
+	die "SANITIZE=1 and KCSAN=1 need two different kernels (KCSAN depends on !KASAN): run 'make check SANITIZE=1' and 'make check KCSAN=1' one after the other"
 vm_args=()
 if [[ $SANITIZE == 1 ]]; then
 	export KVARIANT=sanitize
 	vm_args=(cdsanitize=1 "cdsoak=${SANITIZE_SOAK_OPS:-1000000}")
 	# KASAN under TCG, and the million-operation soak, take their time.
+	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
+elif [[ $KCSAN == 1 ]]; then
+	export KVARIANT=kcsan
+	vm_args=(cdkcsan=1 "cdsoak=${KCSAN_SOAK_OPS:-200000}" "cdkcsan_skip=${KCSAN_SOAK_SKIP_WATCH:-400}")
+	# Every watchpoint stalls its access for tens of microseconds, under TCG.
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 fi
 
@@ -75,8 +89,8 @@ check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$
 built=$failed
 # Before the module builds below: it cleans the objects of the older compiler away. From the
 # test kernel's config, so in the default run only: the sanitizer config (KASAN) has no Rust
-# with GCC, and a KDIR= tree is the user's.
-if ((own_kernel)) && [[ $SANITIZE != 1 ]]; then
+# with GCC, the KCSAN kernel's checks are in its VM run, and a KDIR= tree is the user's.
+if ((own_kernel)) && [[ $SANITIZE != 1 && $KCSAN != 1 ]]; then
 	check "module build with the kernel's minimum Rust (rustup), CLIPPY=1 W=1, no warnings" \
 		"$TOOLS_DIR/msrv-check.sh" "$KDIR"
 fi
@@ -93,6 +107,9 @@ vmlog=$BUILD_DIR/logs/check-$(date +%Y%m%d-%H%M%S).log
 if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
 	if [[ $SANITIZE == 1 ]]; then
 		check "VM (sanitizer kernel): KUnit + kselftest + smoke + soak, kmemleak and kernel log clean" \
+			env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check "${vm_args[@]}"
+	elif [[ $KCSAN == 1 ]]; then
+		check "VM (KCSAN kernel): KCSAN on, KUnit + kselftest + smoke + soak, no data-race report" \
 			env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check "${vm_args[@]}"
 	else
 		check "VM: KUnit + kselftest + smoke, clean kernel log" env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check
@@ -111,7 +128,7 @@ if [[ -f $vmlog ]]; then
 	echo "VM console log: $vmlog"
 	grep -h 'vm-check: KUnit suite' "$vmlog" | sed 's/^vm-check: /  /' || true
 	grep -h '^# # Totals:' "$vmlog" | sed 's/^# # /  kselftest complete_dev: # /' || true
-	grep -h '^vm-check: .*sanitize\|^# soak: ' "$vmlog" | sed 's/^/  /' || true
+	grep -h '^vm-check: .*\(sanitize\|kcsan\)\|^# soak: ' "$vmlog" | sed 's/^/  /' || true
 fi
 for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "check: $passed passed, $failed failed"
