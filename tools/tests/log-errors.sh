@@ -29,7 +29,12 @@ for p in "${bad[@]}"; do
 done
 for p in "${benign[@]}"; do
 	line 0 "[    0.100000] $p x"
+	# A KCSAN exception names one race, both functions: never KCSAN as a whole.
+	[[ $p != *KCSAN* || $p =~ ^BUG:\ KCSAN:\ data-race\ in\ [^\ /]+\ /\ [^\ /]+$ ]] ||
+		die "the exception '$p' of $LOG_PATTERNS must name two functions: 'BUG: KCSAN: data-race in A / B'"
 done
+line 1 '[   12.345678] BUG: KCSAN: data-race in do_nanosleep / complete'
+line 1 '[   12.345678] BUG: KCSAN: data-race in complete / hrtimer_wakeup'
 line 1 'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:'
 line 1 'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100'
 line 1 'INFO: task cat:92 blocked for more than 10 seconds.'
