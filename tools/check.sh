@@ -28,8 +28,10 @@ if [[ $SANITIZE == 1 ]]; then
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 elif [[ $KCSAN == 1 ]]; then
 	export KVARIANT=kcsan
-	vm_args=(cdkcsan=1 "cdsoak=${KCSAN_SOAK_OPS:-200000}" "cdkcsan_skip=${KCSAN_SOAK_SKIP_WATCH:-400}")
-	# Every watchpoint stalls its access for tens of microseconds, under TCG.
+	vm_args=(cdkcsan=1 "cdsoak=${KCSAN_SOAK_OPS:-200000}" "cdkcsan_skip=${KCSAN_SOAK_SKIP_WATCH:-400}"
+		cdksft_timeout=2400)
+	# Every watchpoint stalls its access for tens of microseconds, under TCG: the kselftest
+	# alone can outlast the 600 s of its settings file.
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 fi
 

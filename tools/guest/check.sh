@@ -106,8 +106,9 @@ report $? smoke-device-gone
 if [ -x /kselftest/run_kselftest.sh ]; then
 	# Append mode: the runner also opens /dev/stdout itself (O_APPEND) for
 	# the test's output; a plain > would let the two overwrite each other.
+	# cdksft_timeout= overrides the runner's timeout of `settings` (the KCSAN kernel is slower).
 	: >/tmp/ksft.log
-	(cd /kselftest && ./run_kselftest.sh) >>/tmp/ksft.log 2>&1
+	(cd /kselftest && ./run_kselftest.sh ${cdksft_timeout:+-o "$cdksft_timeout"}) >>/tmp/ksft.log 2>&1
 	rc=$?
 	cat /tmp/ksft.log
 	# The runner's verdict, without SKIP, and the test's own totals: every
