@@ -29,11 +29,13 @@ if [[ $SANITIZE == 1 ]]; then
 elif [[ $KCSAN == 1 ]]; then
 	export KVARIANT=kcsan
 	vm_args=(cdkcsan=1 "cdsoak=${KCSAN_SOAK_OPS:-200000}" "cdkcsan_skip=${KCSAN_SOAK_SKIP_WATCH:-400}"
-		cdksft_timeout=2400 kcsan.weak_memory=0)
-	# Weak-memory modelling off: its reports of the kernel's own races name whatever function
-	# ran after the reordered access (lockdep's, mostly) instead of the second party, so they
-	# cannot be told apart by name; the driver's own accesses are invisible to it anyway
-	# (docs/kcsan.md). VM_APPEND=kcsan.weak_memory=1 turns it back on.
+		cdksft_timeout=2400 kcsan.weak_memory=0 kcsan.interrupt_watcher=0)
+	# Weak-memory modelling and the interrupt watcher off: their reports of the kernel's own
+	# races name, for the task's side, whatever function ran after the access (lockdep's, the
+	# clock event code) instead of the one that made it, so no exception can name them; the
+	# driver's accesses are invisible to the first, and it has no interrupt context for the
+	# second (docs/kcsan.md). VM_APPEND=kcsan.weak_memory=1 kcsan.interrupt_watcher=1 turns
+	# them back on.
 	# Every watchpoint stalls its access for tens of microseconds, under TCG: the kselftest
 	# alone can outlast the 600 s of its settings file.
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
