@@ -18,7 +18,7 @@ llvm_pkgs="clang-$n lld-$n llvm-$n libclang-$n-dev"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir"/{repo,lists/partial,cache/archives/partial,etc/sources.list.d,etc/preferences.d} \
-	"$dir"/{no-llvm,llvm/llvm-$n/bin,llvm/llvm-$n/lib,bin}
+	"$dir"/{no-llvm,llvm/llvm-"$n"/bin,llvm/llvm-"$n"/lib,bin}
 : >"$dir/status"
 touch "$dir"/llvm/llvm-"$n"/bin/{clang,ld.lld,llvm-ar} "$dir/llvm/llvm-$n/lib/libclang.so"
 cat >"$dir/apt.conf" <<EOF
