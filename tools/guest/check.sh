@@ -137,7 +137,9 @@ fi
 # 4'. On the KCSAN kernel, the concurrent cases again (the soak of random reads, writes and
 # ioctls with --soak-ops $cdsoak, REINIT against banked reads, the 16x16 stress) with KCSAN
 # setting a watchpoint every $cdkcsan_skip instrumented accesses instead of every 4000
-# (kcsan.skip_watch, restored afterwards): the C the driver calls is watched far more often.
+# (kcsan.skip_watch, restored afterwards): the kernel C the tests drive (VFS, misc device,
+# allocator, signals; not kernel/sched/, which KCSAN skips) and the driver's atomics are
+# watched ten times as often.
 if [ "${cdkcsan:-0}" = 1 ] && [ -n "${cdsoak:-}" ]; then
 	skip=/sys/module/kcsan/parameters/skip_watch
 	default=$(cat $skip)
