@@ -10,6 +10,8 @@
 #   VM_TIMEOUT  hard limit for the whole run, seconds (default 900)
 #   VM_SMP      guest CPUs (default 2); VM_MEM memory in MiB (default 1024)
 #   QEMU_EXTRA  extra QEMU arguments (e.g. the -icount mode of `make bench`)
+#   VM_APPEND   extra kernel command line arguments, after EXTRA_KERNEL_ARGS
+#               (e.g. `kcsan.skip_watch=100`; `make check VM_APPEND=...` passes them)
 #   VM_LOG      where the console log goes (default $BUILD_DIR/logs/MODE-<time>.log):
 #               a caller that reads the log afterwards names it here
 #   V=1         show the whole console, including the kernel log dump
@@ -20,8 +22,9 @@
 # fails if the guest does not report an exit status (isa-debug-exit and the
 # 'exit status' line must agree), if the status is non-zero, or if the log
 # has a line of userspace-test/log-patterns.txt (BUG, WARNING, Oops, panic,
-# lockdep, hung task, lockup, RCU stall, KASAN, UBSAN). On Debian's kernel the log's taint
-# lines must be the two that loading our modules causes (DEBIAN_TAINTS below), and nothing else.
+# lockdep, hung task, lockup, RCU stall, KASAN, UBSAN, KCSAN). On Debian's kernel the log's
+# taint lines must be the two that loading our modules causes (DEBIAN_TAINTS below), and
+# nothing else.
 source "$(dirname "$0")/lib.sh"
 
 # What loading an out-of-tree, unsigned module prints on a kernel with CONFIG_MODULE_SIG
@@ -39,6 +42,7 @@ VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-1024}
 KVM_WATCHDOG=${KVM_WATCHDOG:-20}
 read -ra qemu_extra <<<"${QEMU_EXTRA:-}"
+read -ra vm_append <<<"${VM_APPEND:-}"
 
 "$TOOLS_DIR/kdir-check.sh" "$mode"
 unavail=()
@@ -90,7 +94,7 @@ if [[ $mode == shell ]]; then
 	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
 	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
 	# loglevel=4: only kernel errors on the console while it boots.
-	mapfile -t args < <(qemu_args "$accel" loglevel=4 "${unavail[@]}" "$@")
+	mapfile -t args < <(qemu_args "$accel" loglevel=4 "${unavail[@]}" "$@" "${vm_append[@]}")
 	rc=0
 	qemu-system-x86_64 "${args[@]}" -nographic || rc=$?
 	# 3 is the guest's "exit status 0" through isa-debug-exit; 0 is Ctrl-A X.
@@ -127,7 +131,7 @@ show() {
 		/^--- end of guest kernel log ---/ { hide = 0 }'
 }
 
-extra=("${unavail[@]}" "$@")
+extra=("${unavail[@]}" "$@" "${vm_append[@]}")
 accel=$ACCEL
 if [[ $ACCEL == auto ]]; then
 	accel=tcg

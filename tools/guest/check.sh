@@ -57,6 +57,22 @@ if [ "${cdsanitize:-0}" = 1 ]; then
 	report $? sanitize-fault-injection-on "(no failslab or fail-nth)"
 fi
 
+# 0'. The KCSAN kernel (make check KCSAN=1, cdkcsan=1): the race detector must really be on,
+# in strict mode; a KCSAN run without KCSAN must not pass. Its counters are printed before and
+# after the tests (docs/kcsan.md).
+kcsan_stats() { # kcsan_stats WHEN
+	echo "vm-check: kcsan counters $1: $(sed -nE 's/^(enabled|setup_watchpoints|data_races|races_unknown_origin): /\1=/p' \
+		/sys/kernel/debug/kcsan 2>/dev/null | tr '\n' ' ')"
+}
+if [ "${cdkcsan:-0}" = 1 ]; then
+	dmesg | grep -q 'kcsan: enabled early' && dmesg | grep -q 'kcsan: strict mode configured'
+	report $? kcsan-on "(no 'kcsan: enabled early' and 'kcsan: strict mode configured' in the boot log: not the kernel of tools/kernel-kcsan.config; run make check KCSAN=1 without KDIR=)"
+	grep -qx 'enabled: 1' /sys/kernel/debug/kcsan 2>/dev/null
+	report $? kcsan-enabled "(/sys/kernel/debug/kcsan does not say 'enabled: 1': was it turned off?)"
+	kcsan_stats before
+	watched_before=$(sed -n 's/^setup_watchpoints: //p' /sys/kernel/debug/kcsan)
+fi
+
 # 1. KUnit: a module's suites run when it loads; read the KTAP they print.
 for ko in /modules/*.ko; do
 	[ -f "$ko" ] || continue
@@ -112,8 +128,9 @@ report $? smoke-device-gone
 if [ -x /kselftest/run_kselftest.sh ]; then
 	# Append mode: the runner also opens /dev/stdout itself (O_APPEND) for
 	# the test's output; a plain > would let the two overwrite each other.
+	# cdksft_timeout= overrides the runner's timeout of `settings` (the KCSAN kernel is slower).
 	: >/tmp/ksft.log
-	(cd /kselftest && ./run_kselftest.sh) >>/tmp/ksft.log 2>&1
+	(cd /kselftest && ./run_kselftest.sh ${cdksft_timeout:+-o "$cdksft_timeout"}) >>/tmp/ksft.log 2>&1
 	rc=$?
 	cat /tmp/ksft.log
 	# The runner's verdict, without SKIP, and the test's own totals: every
@@ -147,6 +164,26 @@ if [ "${cdsanitize:-0}" = 1 ] && [ -n "${cdsoak:-}" ]; then
 	report $? "sanitize-soak-$cdsoak-ops" "(exit $rc)"
 fi
 
+# 4'. On the KCSAN kernel, the concurrent cases again (the soak of random reads, writes and
+# ioctls with --soak-ops $cdsoak, REINIT against banked reads, the 16x16 stress) with KCSAN
+# setting a watchpoint every $cdkcsan_skip instrumented accesses instead of every 4000
+# (kcsan.skip_watch, restored afterwards): the kernel C the tests drive (VFS, misc device,
+# allocator, signals; not kernel/sched/, which KCSAN skips) and the driver's atomics are
+# watched ten times as often.
+if [ "${cdkcsan:-0}" = 1 ] && [ -n "${cdsoak:-}" ]; then
+	skip=/sys/module/kcsan/parameters/skip_watch
+	default=$(cat $skip)
+	echo "${cdkcsan_skip:-$default}" >$skip
+	t0=$(date +%s)
+	complete_dev --module /modules/complete_dev.ko --soak-ops "$cdsoak" stress_soak ioctl_reinit_race stress_threads \
+		>/tmp/soak.log 2>&1
+	rc=$?
+	echo "$default" >$skip
+	cat /tmp/soak.log
+	grep -q '^# Totals: pass:3 fail:0 xfail:0 xpass:0 skip:0 error:0$' /tmp/soak.log && [ $rc = 0 ]
+	report $? "kcsan-soak-$cdsoak-ops-skip_watch-${cdkcsan_skip:-$default}" "(exit $rc, $(($(date +%s) - t0)) s)"
+fi
+
 # 5. kmemleak: two scans after the 5 s minimum age, as its documentation
 # advises; whatever the tests leaked since the clear above is reported.
 if [ "${cdsanitize:-0}" = 1 ]; then
@@ -157,6 +194,14 @@ if [ "${cdsanitize:-0}" = 1 ]; then
 	[ ! -s /tmp/kmemleak ]
 	report $? sanitize-kmemleak-clean "($(grep -c '^unreferenced object' /tmp/kmemleak) leaks; see the log)"
 	cat /tmp/kmemleak
+fi
+
+# 6. KCSAN watched: without watchpoints set up during the tests, no report proves anything.
+if [ "${cdkcsan:-0}" = 1 ]; then
+	kcsan_stats after
+	n=$(sed -n 's/^setup_watchpoints: //p' /sys/kernel/debug/kcsan)
+	[ "${n:-0}" -gt "${watched_before:-0}" ]
+	report $? kcsan-watched "(setup_watchpoints ${watched_before:-missing} before the tests, ${n:-missing} after)"
 fi
 
 echo "vm-check: $fails part(s) failed"

@@ -29,10 +29,21 @@ for p in "${bad[@]}"; do
 done
 for p in "${benign[@]}"; do
 	line 0 "[    0.100000] $p x"
+	# A KCSAN exception names one race, both functions: never KCSAN as a whole.
+	[[ $p != *KCSAN* || $p =~ ^BUG:\ KCSAN:\ data-race\ in\ [^\ /]+\ /\ [^\ /]+$ ]] ||
+		die "the exception '$p' of $LOG_PATTERNS must name two functions: 'BUG: KCSAN: data-race in A / B'"
 done
+line 1 '[   12.345678] BUG: KCSAN: data-race in do_nanosleep / complete'
+line 1 '[   12.345678] BUG: KCSAN: data-race in complete / hrtimer_wakeup'
 line 1 'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:'
 line 1 'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100'
 line 1 'INFO: task cat:92 blocked for more than 10 seconds.'
+line 1 '[   12.345678] BUG: KCSAN: data-race in complete / reinit_completion'
+line 1 '[   12.345678] BUG: KCSAN: data-race in try_wait_for_completion+0x5c/0xa0'
+line 1 'BUG: KCSAN: assert: race in foo / bar'
+line 0 '[    0.512000] kcsan: enabled early'
+line 0 '[    0.512001] kcsan: strict mode configured'
+line 0 '[    0.900000] kcsan: selftest: 3/3 tests passed'
 line 0 'complete_dev: process 80 (cat) going to sleep'
 line 0 'PM: DEBUG: no BUG here'
 

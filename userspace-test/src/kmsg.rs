@@ -304,10 +304,20 @@ mod tests {
             "RCU stall",
             "detected stalls",
             "KASAN",
+            "KCSAN",
         ] {
             assert!(bad.contains(&p), "{p} missing from log-patterns.txt");
         }
-        assert_eq!(benign, ["Speculative Return Stack Overflow: WARNING: See"]);
+        assert!(benign.contains(&"Speculative Return Stack Overflow: WARNING: See"));
+        // A KCSAN exception names one race, both functions: never KCSAN as a whole.
+        for p in benign.iter().filter(|p| p.contains("KCSAN")) {
+            let pair = p.strip_prefix("BUG: KCSAN: data-race in ").unwrap_or("");
+            let names: Vec<&str> = pair.split(" / ").collect();
+            assert!(
+                names.len() == 2 && names.iter().all(|n| !n.is_empty() && !n.contains(' ')),
+                "KCSAN exception {p:?} does not name two functions"
+            );
+        }
     }
 
     #[test]
@@ -340,12 +350,16 @@ mod tests {
             "WARNING: CPU: 0 PID: 1 at kernel/foo.c:10 bar+0x1/0x2",
             "BUG: sleeping function called from invalid context at kernel/sched/completion.c:100",
             "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [sh:1]",
+            "BUG: KCSAN: data-race in complete / reinit_completion",
+            "BUG: KCSAN: data-race in try_wait_for_completion+0x5c/0xa0",
         ] {
             assert!(is_bad_line(l), "{l}");
         }
         for l in [
             "complete_dev: process 80 (cat) going to sleep",
             "PM: DEBUG: no BUG here",
+            "kcsan: enabled early",
+            "kcsan: strict mode configured",
             "Speculative Return Stack Overflow: WARNING: See https://kernel.org/doc/html/latest/admin-guide/hw-vuln/srso.html for mitigation options.",
         ] {
             assert!(!is_bad_line(l), "{l}");
