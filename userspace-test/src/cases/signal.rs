@@ -20,6 +20,18 @@ fn kill(pid: i32, sig: i32, name: &str) -> CaseResult {
     sys::kill(pid, sig).map_err(|e| format!("kill({pid}, {name}): {e}").into())
 }
 
+/// Waits until the reader `pid` is stopped (state T).
+fn wait_stopped(pid: i32) -> CaseResult {
+    sys::poll_until(WAIT, &format!("reader {pid} stopped (state T)"), || {
+        let st = sys::proc_state(pid)?;
+        Ok(if st == 'T' {
+            Ok(())
+        } else {
+            Err(format!("state {st}"))
+        })
+    })
+}
+
 fn gave_up(e: &Event) -> bool {
     matches!(e, Event::GaveUp(_))
 }
@@ -121,14 +133,7 @@ fn stop_cont(ctx: &Ctx, dev: &Dev, rd: &mut Readers) -> CaseResult {
     let pid = rd.spawn("ct-sigstop", ReaderOpts::default())?;
     ctx.wait_asleep(pid, 'S')?;
     kill(pid, libc::SIGSTOP, "SIGSTOP")?;
-    sys::poll_until(WAIT, &format!("reader {pid} stopped (state T)"), || {
-        let st = sys::proc_state(pid)?;
-        Ok(if st == 'T' {
-            Ok(())
-        } else {
-            Err(format!("state {st}"))
-        })
-    })?;
+    wait_stopped(pid)?;
     rd.expect_silence(QUIET, "while stopped")?;
     kill(pid, libc::SIGCONT, "SIGCONT")?;
     // The stop ended the wait with -ERESTARTSYS; with no handler the read restarts and sleeps.
@@ -175,14 +180,7 @@ fn stop_cont_one(ctx: &Ctx, mode: &str, timeout_ms: u32) -> CaseResult {
         kill(pid, libc::SIGSTOP, "SIGSTOP")?;
         if mode == "interruptible" {
             // The stop ends the wait: the task stops (T) with its read to be restarted.
-            sys::poll_until(WAIT, &format!("reader {pid} stopped (state T)"), || {
-                let st = sys::proc_state(pid)?;
-                Ok(if st == 'T' {
-                    Ok(())
-                } else {
-                    Err(format!("state {st}"))
-                })
-            })?;
+            wait_stopped(pid)?;
         }
         rd.expect_silence(QUIET, "while stopped")?;
         kill(pid, libc::SIGCONT, "SIGCONT")?;
