@@ -64,16 +64,17 @@ rust-analyzer: modules
 help:
 	@printf '%s\n' \
 		'make                build the modules (the same as make modules)' \
-		'make modules        build complete_dev.ko and complete_kthread.ko: make -C $$KDIR M=$$PWD (our kernel without KDIR=)' \
+		'make modules        build complete_dev.ko, complete_kthread.ko (and ext/complete_ext_kunit.ko on a KUnit kernel): make -C $$KDIR M=$$PWD' \
 		'make deps           install what is missing: Debian packages, bindgen-cli, rust-src, the LLVM toolchain' \
-		'make kernel         fetch the kernel source and build the kernel, cached (KVARIANT=perf|sanitize, TOOLCHAIN=gcc)' \
+		'make kernel         fetch the kernel source and build the kernel, cached (KVARIANT=perf|sanitize|kcsan, TOOLCHAIN=gcc)' \
 		'make userspace      build the kselftest complete_dev with the selftests make of a kernel tree' \
 		'make demo           boot a VM and play the LDD3 scenario: transcript and timeline picture' \
 		'make demo-kthread   boot a VM and run the kthread example, all three variants' \
 		'make shell          a busybox shell in the VM with complete_dev loaded, its log live' \
-		'make check          every check: host lint and builds, then KUnit, kselftest, demo, shell (SANITIZE=1: sanitizers)' \
+		'make check          every check: host lint and builds, then KUnit, kselftest, demo, shell (SANITIZE=1, KCSAN=1)' \
 		'make bench          the Rust driver against its C twin on the perf kernel: table, JSON, PNG' \
+		'make install        on Debian running its own 7.3 kernel: build the modules for it, match them, load them' \
 		'make clean          remove the module build outputs and build/ (not the cache)' \
 		'make rust-analyzer  write rust-project.json for editors' \
 		'make help           this list' \
-		'Variables: KDIR= ACCEL=tcg|kvm|auto TOOLCHAIN=llvm|gcc KSERIES= V=1 (README.md, docs/pipeline.md)'
+		'Variables: KDIR= KERNEL=debian ACCEL=tcg|kvm|auto TOOLCHAIN=llvm|gcc KSERIES= V=1 (README.md, docs/)'
