@@ -46,4 +46,13 @@ if grep -qiE '(^|[^a-z])warning' "$log"; then
 	[[ $V == 1 ]] || grep -iE -A6 '(^|[^a-z])warning' "$log" >&2
 	[[ ${STRICT:-0} == 1 ]] && die "the module build has warnings (CLIPPY=1 W=1)"
 fi
+# Every module Kbuild declares for this kernel is there: one missing would only show later, as
+# a confusing modinfo or VM failure.
+want=(complete_dev.ko complete_kthread.ko)
+[[ $(<"$KDIR/.config") != *$'\nCONFIG_KUNIT=y\n'* ]] || want+=(ext/complete_ext_kunit.ko)
+for m in "${want[@]}"; do
+	[[ -f $TOP_DIR/$m ]] && continue
+	cat "$log" >&2
+	die "the build left no $m (its output is above; V=1 shows the commands)"
+done
 done_step
