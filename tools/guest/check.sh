@@ -138,13 +138,15 @@ if [ -x /kselftest/run_kselftest.sh ]; then
 	# The test's KTAP comes through the runner prefixed with "# ".
 	listed=$(/kselftest/complete_dev/complete_dev --list | wc -l)
 	totals=$(grep -o '^# # Totals: pass:[0-9]* fail:[0-9]* xfail:[0-9]* xpass:[0-9]* skip:[0-9]* error:[0-9]*' /tmp/ksft.log | head -n1)
-	# Without fault injection, its case (and only it) skips: every other case must pass.
+	# Without fault injection, its cases (and only they) skip: every other case must pass.
 	skip=0
 	if unavailable faults; then
-		grep -q '^# ok [0-9]* fault_injection # SKIP' /tmp/ksft.log
-		report $? kselftest-fault_injection-skips "(the case fault_injection did not skip on a kernel without fault injection)"
-		na "kselftest case fault_injection (CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS): skipped, not counted"
-		skip=1
+		for c in fault_injection kthread_create_fails; do
+			grep -q "^# ok [0-9]* $c # SKIP" /tmp/ksft.log
+			report $? "kselftest-$c-skips" "(the case $c did not skip on a kernel without fault injection)"
+			na "kselftest case $c (CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS): skipped, not counted"
+			skip=$((skip + 1))
+		done
 	fi
 	pass=$(echo "$totals" | sed -n "s/.*pass:\([0-9]*\) fail:0 xfail:0 xpass:0 skip:$skip error:0\$/\1/p")
 	grep -q '^ok [0-9]* selftests: complete_dev: complete_dev$' /tmp/ksft.log &&
