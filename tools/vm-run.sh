@@ -73,6 +73,11 @@ qemu_args() {
 	shift
 	local cpu=max
 	[[ $accel == kvm ]] && cpu=host
+	# Debian's kernel patches its own text at run time (jump labels, static calls) with int3
+	# and an IPI to sync the other CPUs; multi-threaded TCG can run a vCPU on a translation of
+	# the int3 after the patch is done, and that CPU oopses in the int3 handler (seen at boot:
+	# "Oops: int3" in sched_clock_cpu on CPU 1). One TCG thread for all vCPUs cannot.
+	[[ $accel == tcg && ${KERNEL:-} == debian ]] && accel=tcg,thread=single
 	printf '%s\n' -accel "$accel" -cpu "$cpu" -smp "$VM_SMP" -m "$VM_MEM" \
 		-kernel "$kernel" -initrd "$initrd" -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
