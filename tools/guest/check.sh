@@ -49,7 +49,8 @@ wait_state() {
 # command line): its detectors must really be on, and kmemleak starts from a
 # clean slate so that its final scan reports only what the tests leaked.
 if [ "${cdsanitize:-0}" = 1 ]; then
-	dmesg | grep -q 'KernelAddressSanitizer initialized'
+	dmesg >/tmp/boot.log
+	grep -q 'KernelAddressSanitizer initialized' /tmp/boot.log
 	report $? sanitize-kasan-on "(no 'KernelAddressSanitizer initialized' in the boot log)"
 	[ -w /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
 	report $? sanitize-kmemleak-on "(no /sys/kernel/debug/kmemleak)"
@@ -65,7 +66,8 @@ kcsan_stats() { # kcsan_stats WHEN
 		/sys/kernel/debug/kcsan 2>/dev/null | tr '\n' ' ')"
 }
 if [ "${cdkcsan:-0}" = 1 ]; then
-	dmesg | grep -q 'kcsan: enabled early' && dmesg | grep -q 'kcsan: strict mode configured'
+	dmesg >/tmp/boot.log
+	grep -q 'kcsan: enabled early' /tmp/boot.log && grep -q 'kcsan: strict mode configured' /tmp/boot.log
 	report $? kcsan-on "(no 'kcsan: enabled early' and 'kcsan: strict mode configured' in the boot log: not the kernel of tools/kernel-kcsan.config; run make check KCSAN=1 without KDIR=)"
 	grep -qx 'enabled: 1' /sys/kernel/debug/kcsan 2>/dev/null
 	report $? kcsan-enabled "(/sys/kernel/debug/kcsan does not say 'enabled: 1': was it turned off?)"
