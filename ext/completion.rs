@@ -322,6 +322,10 @@ impl StaticCompletion {
         let irqs_off = local_interrupt_disable();
         match self.state.cmpxchg(UNINIT, INITIALISING, Acquire) {
             Ok(_) => {
+                // The test module's probe of this window (`completion_test.rs`); the modules a
+                // reader loads are built without it.
+                #[cfg(complete_ext_kunit)]
+                crate::completion_test::init_window::probe_here();
                 // SAFETY: We won the compare-exchange from `UNINIT`, so by the type invariant
                 // nobody else touches `inner` until we store `READY`; it is static storage, so
                 // valid for writes and never moved.

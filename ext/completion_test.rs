@@ -9,6 +9,101 @@
 
 use kernel::prelude::*;
 
+/// A probe inside [`StaticCompletion::init`]'s window, between winning the compare-exchange and
+/// publishing `READY`: the test module is built with `--cfg complete_ext_kunit` (Kbuild), which
+/// makes `init` call [`init_window::probe_here`] there.
+///
+/// Armed, the probe raises an interrupt on its own CPU (an `irq_work`) and gives it time to
+/// arrive. The interrupt's handler asks [`init_window::PROBED`] for its completion: if it runs
+/// inside the window (interrupts on during it), it finds it not ready, which is when a handler
+/// that called `init` would spin for ever on the CPU that should finish it.
+///
+/// [`StaticCompletion::init`]: super::completion::StaticCompletion::init
+pub(crate) mod init_window {
+    use super::super::completion::StaticCompletion;
+    use kernel::{
+        bindings,
+        sync::atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        types::Opaque, //
+    };
+
+    /// The static whose `init` the test probes.
+    pub(crate) static PROBED: StaticCompletion = StaticCompletion::new();
+
+    /// [`SEEN`]: the interrupt has not run.
+    pub(crate) const NOT_RUN: u32 = 0;
+    /// [`SEEN`]: the interrupt ran inside the window (the completion was not ready yet).
+    pub(crate) const IN_WINDOW: u32 = 1;
+    /// [`SEEN`]: the interrupt ran after the window.
+    pub(crate) const AFTER: u32 = 2;
+
+    /// What the interrupt saw.
+    static SEEN: Atomic<u32> = Atomic::new(NOT_RUN);
+    /// 1 while armed: the next `init` winner probes, once.
+    static ARMED: Atomic<u32> = Atomic::new(0);
+
+    /// The `irq_work` the probe raises.
+    struct Work(Opaque<bindings::irq_work>);
+
+    // SAFETY: The `irq_work` is written only by `arm` while it is idle (never queued, or after
+    // `irq_work_sync`), and otherwise used only through the C API, which may be called from any
+    // CPU.
+    unsafe impl Sync for Work {}
+
+    static WORK: Work = Work(Opaque::uninit());
+
+    /// The interrupt: note whether [`PROBED`] was ready.
+    extern "C" fn handler(_work: *mut bindings::irq_work) {
+        let seen = if PROBED.get().is_ok() {
+            AFTER
+        } else {
+            IN_WINDOW
+        };
+        SEEN.store(seen, Release);
+    }
+
+    /// Arms the probe for the next `init` winner. Call from task context, with no probe pending
+    /// (before the first `arm`, or after [`sync`]).
+    pub(crate) fn arm() {
+        let work = bindings::irq_work {
+            func: Some(handler),
+            // `IRQ_WORK_INIT(handler)`: the node's flags zero, `irqwait` empty.
+            ..Default::default()
+        };
+        // SAFETY: `WORK` is static storage, valid for writes; by this function's contract it is
+        // not queued, so nothing else reads it during the write.
+        unsafe { WORK.0.get().write(work) };
+        SEEN.store(NOT_RUN, Relaxed);
+        ARMED.store(1, Release);
+    }
+
+    /// Called by `init` inside its window: if armed, raises the interrupt on this CPU and waits
+    /// long enough for it to arrive while interrupts are on.
+    pub(crate) fn probe_here() {
+        if ARMED.cmpxchg(1, 0, Acquire).is_err() {
+            return;
+        }
+        // SAFETY: `arm` initialised `WORK` before storing `ARMED` (release, paired with the
+        // acquire above); `irq_work_queue` may be called from any context.
+        unsafe { bindings::irq_work_queue(WORK.0.get()) };
+        // SAFETY: A plain busy wait, allowed in any context.
+        unsafe { bindings::__udelay(200) };
+    }
+
+    /// Waits until the raised interrupt has run, and returns what it saw.
+    pub(crate) fn sync() -> u32 {
+        // SAFETY: `WORK` was initialised by `arm`; `irq_work_sync` may sleep, and the test calls
+        // this from task context.
+        unsafe { bindings::irq_work_sync(WORK.0.get()) };
+        SEEN.load(Acquire)
+    }
+}
+
 #[kunit_tests(ext_completion)]
 mod tests {
     use super::super::completion::{
@@ -162,6 +257,18 @@ mod tests {
         assert_eq!(c.pending(), 1);
         assert!(c.try_wait_for_completion());
         assert!(!c.completion_done());
+        Ok(())
+    }
+
+    #[test]
+    fn init_is_not_interrupted_in_its_window() -> Result {
+        use super::init_window;
+        init_window::arm();
+        let c = init_window::PROBED.init();
+        // The interrupt arrives once the winner turns interrupts back on, after `READY`: a
+        // handler calling `init` there returns at once instead of spinning.
+        assert_eq!(init_window::sync(), init_window::AFTER);
+        assert!(core::ptr::eq(c, init_window::PROBED.get()?));
         Ok(())
     }
 
