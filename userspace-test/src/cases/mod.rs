@@ -18,6 +18,7 @@ use crate::uapi::CompleteStatus;
 
 mod fault;
 mod file;
+mod freezer;
 mod io_uring;
 mod ioctl;
 mod kthread;
@@ -69,6 +70,8 @@ pub const CASES: &[Case] = &[
     case("stress_threads", Some("verbose=0"), stress::threads),
     case("signal_read_ends", Some(""), signal::read_ends),
     case("signal_stop_cont_modes", None, signal::stop_cont_modes),
+    case("freezer_cgroup2", None, freezer::cgroup2),
+    case("freezer_v1", None, freezer::v1),
     case("timeout_expires", None, timeout::expires),
     case("ioctl_complete_all", Some(""), ioctl::complete_all),
     case("ioctl_reinit", Some(""), ioctl::reinit),
