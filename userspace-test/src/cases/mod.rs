@@ -99,6 +99,11 @@ pub const CASES: &[Case] = &[
     case("kthread_repeat", None, kthread::kthread_repeat),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
     case("model", None, model::model),
+    case(
+        "stress_writers_pending_max",
+        None,
+        stress::writers_pending_max,
+    ),
     case("stress_soak", Some("verbose=0"), stress::soak),
     case("fault_injection", None, fault::injection),
     case("io_uring_read", Some(""), io_uring::read),
