@@ -57,6 +57,7 @@ impl Errno {
             libc::EALREADY => "EALREADY",
             libc::EKEYREJECTED => "EKEYREJECTED",
             512 => "ERESTARTSYS",
+            514 => "ERESTARTNOHAND",
             n => return format!("errno {n}"),
         };
         n.to_string()

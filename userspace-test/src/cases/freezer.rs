@@ -273,7 +273,7 @@ fn cycle(ctx: &Ctx, make: &MakeFreezer, mode: &str, timeout_ms: u32) -> CaseResu
             ensure_eq!(sys::proc_state(pid)?, asleep, "state of reader {pid}");
         }
         ensure_eq!(
-            lines(ctx, pid)?,
+            ctx.read_events(pid)?,
             want_lines,
             "driver lines of reader {pid} while frozen"
         );
@@ -291,7 +291,11 @@ fn cycle(ctx: &Ctx, make: &MakeFreezer, mode: &str, timeout_ms: u32) -> CaseResu
         rd.report_from(pid, WAIT, "after the write")?.expect_ok()?;
         rd.reap_ok(pid, WAIT)?;
         want_lines.push(Event::Awoken);
-        ensure_eq!(lines(ctx, pid)?, want_lines, "driver lines of reader {pid}");
+        ensure_eq!(
+            ctx.read_events(pid)?,
+            want_lines,
+            "driver lines of reader {pid}"
+        );
         let want = CompleteStatus {
             reads_woken: 1,
             reads_interrupted: u64::from(interruptible),
@@ -301,16 +305,4 @@ fn cycle(ctx: &Ctx, make: &MakeFreezer, mode: &str, timeout_ms: u32) -> CaseResu
         ctx.expect_status(&dev, want, "after the thawed reader was woken")?;
     }
     crate::module::unload_settled()
-}
-
-/// The driver lines about `pid` that tell of its read (sleep, awoken, gave up), in order.
-fn lines(ctx: &Ctx, pid: i32) -> CaseResult<Vec<Event>> {
-    Ok(ctx
-        .kmsg_now()?
-        .events_of(pid, |e| {
-            matches!(e, Event::Sleep | Event::Awoken | Event::GaveUp(_))
-        })
-        .into_iter()
-        .map(|(_, d)| d.event)
-        .collect())
 }

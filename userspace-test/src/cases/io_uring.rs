@@ -170,16 +170,6 @@ fn worker_asleep(ctx: &Ctx, tgid: i32, state: char) -> CaseResult<i32> {
     Ok(pid)
 }
 
-/// The driver lines about `pid`, as events, in order.
-fn events(ctx: &Ctx, pid: i32) -> CaseResult<Vec<Event>> {
-    Ok(ctx
-        .kmsg_now()?
-        .events_of(pid, |_| true)
-        .into_iter()
-        .map(|(_, d)| d.event)
-        .collect())
-}
-
 /// The sleeping state of a reader in `mode`.
 fn asleep_state(mode: &str) -> char {
     if mode == "interruptible" {
@@ -220,7 +210,7 @@ fn read_sleeps(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseR
     ring.expect_cqe(READ, 0, "the read after the write")?;
     ctx.wait_events(w, 1, "awoken", |e| *e == Event::Awoken)?;
     ensure_eq!(
-        events(ctx, w)?,
+        ctx.read_events(w)?,
         [Event::Sleep, Event::Awoken],
         "driver lines of worker {w} ({})",
         worker_comm(me)
@@ -373,7 +363,7 @@ fn cancel_one(ctx: &Ctx, mode: &str, timeout_ms: u32) -> CaseResult {
             };
             ctx.wait_events(w, 1, "gave up waiting", |e| matches!(e, Event::GaveUp(_)))?;
             ensure_eq!(
-                events(ctx, w)?,
+                ctx.read_events(w)?,
                 [Event::Sleep, Event::GaveUp(why.into())],
                 "driver lines of worker {w}"
             );
@@ -397,7 +387,7 @@ fn cancel_one(ctx: &Ctx, mode: &str, timeout_ms: u32) -> CaseResult {
             ring.expect_cqe(READ, 0, "the read after the write")?;
             ctx.wait_events(w, 1, "awoken", |e| *e == Event::Awoken)?;
             ensure_eq!(
-                events(ctx, w)?,
+                ctx.read_events(w)?,
                 [Event::Sleep, Event::Awoken],
                 "driver lines of worker {w}"
             );
@@ -545,7 +535,7 @@ fn ends_one(ctx: &Ctx, mode: &str, let_go: LetGo) -> CaseResult {
         if ends_alone {
             ctx.wait_events(w, 1, "gave up waiting", |e| matches!(e, Event::GaveUp(_)))?;
             ensure_eq!(
-                events(ctx, w)?,
+                ctx.read_events(w)?,
                 [Event::Sleep, Event::GaveUp("ERESTARTSYS".into())],
                 "driver lines of worker {w}"
             );
@@ -565,7 +555,7 @@ fn ends_one(ctx: &Ctx, mode: &str, let_go: LetGo) -> CaseResult {
             }
             std::thread::sleep(QUIET);
             ensure_eq!(
-                events(ctx, w)?,
+                ctx.read_events(w)?,
                 [Event::Sleep],
                 "driver lines of worker {w} before any write"
             );
@@ -587,7 +577,7 @@ fn ends_one(ctx: &Ctx, mode: &str, let_go: LetGo) -> CaseResult {
             expect_ok(dev.write(b"x"), 1, "write(1 byte)")?;
             ctx.wait_events(w, 1, "awoken", |e| *e == Event::Awoken)?;
             ensure_eq!(
-                events(ctx, w)?,
+                ctx.read_events(w)?,
                 [Event::Sleep, Event::Awoken],
                 "driver lines of worker {w}"
             );

@@ -236,6 +236,23 @@ impl Ctx {
         )
     }
 
+    /// The driver lines about `pid` that tell of its reads (`going to sleep`, `awoken`, `gave up
+    /// waiting`), in order, reading the log first. A `gave up waiting` reason is an errno name
+    /// whether or not the kernel has `CONFIG_SYMBOLIC_ERRNAME` (without, it prints `Error(N)`).
+    pub fn read_events(&self, pid: i32) -> CaseResult<Vec<Event>> {
+        Ok(self
+            .kmsg_now()?
+            .events_of(pid, |e| {
+                matches!(e, Event::Sleep | Event::Awoken | Event::GaveUp(_))
+            })
+            .into_iter()
+            .map(|(_, d)| match d.event {
+                Event::GaveUp(why) => Event::GaveUp(errname(&why)),
+                e => e,
+            })
+            .collect())
+    }
+
     /// Counts the driver lines about `pid` that match `pred` (reading the log first).
     pub fn count_events(&self, pid: i32, pred: impl Fn(&Event) -> bool) -> CaseResult<usize> {
         Ok(self.kmsg_now()?.events_of(pid, pred).len())
@@ -291,6 +308,16 @@ pub fn expect_ok<T: std::fmt::Debug + PartialEq>(
         Ok(v) => crate::bail!("{what}: returned {v:?}, expected {want:?}"),
         Err(e) => crate::bail!("{what}: failed with {e}, expected {want:?}"),
     }
+}
+
+/// An error as the kernel logs it (`ERESTARTSYS`, or `Error(512)` without
+/// `CONFIG_SYMBOLIC_ERRNAME`), by its name.
+pub fn errname(logged: &str) -> String {
+    logged
+        .strip_prefix("Error(")
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|n| n.parse::<i32>().ok())
+        .map_or_else(|| logged.to_string(), |n| sys::Errno(n.abs()).name())
 }
 
 /// A STATUS record with every field zero, for `..zero()` in expectations.
@@ -362,6 +389,14 @@ mod tests {
                 "src/cases/{f}.rs: no case name starts with '{f}'"
             );
         }
+    }
+
+    #[test]
+    fn errnames() {
+        assert_eq!(super::errname("Error(512)"), "ERESTARTSYS");
+        assert_eq!(super::errname("Error(514)"), "ERESTARTNOHAND");
+        assert_eq!(super::errname("ETIMEDOUT"), "ETIMEDOUT");
+        assert_eq!(super::errname("Error(x)"), "Error(x)");
     }
 
     #[test]
