@@ -63,15 +63,23 @@ pub const COMPLETE_IOC_STATUS: u32 = ioc(ioc::READ, COMPLETE_IOC_NR_STATUS, Comp
 /// What `COMPLETE_IOC_STATUS` returns: eight `__u64` in the machine's byte order, in this order,
 /// 64 bytes.
 ///
+/// The read counters count the calls the driver receives, each by how it ended. io_uring issues
+/// a blocking read first without letting it sleep (`IOCB_NOWAIT`, the same flag as
+/// `RWF_NOWAIT`: the driver cannot tell them apart), then, after `EAGAIN`, once more from an
+/// io-wq worker that may sleep: with nothing pending, one io_uring read counts one read that
+/// would block and one that was woken (or interrupted, or timed out). Through io_uring a file
+/// opened `O_NONBLOCK` is read twice, both `EAGAIN`.
+///
 /// ```c
 /// struct complete_status {
 ///     __u64 pending;           /* completions not yet consumed (0 when all_done) */
 ///     __u64 all_done;          /* 1 after COMPLETE_ALL, until REINIT */
 ///     __u64 sleepers;          /* readers asleep in read() right now */
 ///     __u64 reads_woken;       /* reads that consumed a completion (returned 0) */
-///     __u64 reads_interrupted; /* reads ended by a signal (EINTR/ERESTARTSYS) */
+///     __u64 reads_interrupted; /* reads ended by a signal (EINTR/ERESTARTSYS), or an io_uring cancel */
 ///     __u64 reads_timed_out;   /* reads that failed with ETIMEDOUT */
-///     __u64 reads_would_block; /* O_NONBLOCK reads that failed with EAGAIN */
+///     __u64 reads_would_block; /* reads not allowed to sleep that failed with EAGAIN: O_NONBLOCK,
+///                                 RWF_NOWAIT, io_uring's own first try of a blocking read */
 ///     __u64 completes;         /* complete() calls made by write() */
 /// };
 /// ```
@@ -85,11 +93,12 @@ pub struct CompleteStatus {
     pub sleepers: u64,
     /// Reads that consumed a completion.
     pub reads_woken: u64,
-    /// Reads ended by a signal.
+    /// Reads ended by a signal (or an io_uring cancel, which signals its io-wq worker).
     pub reads_interrupted: u64,
     /// Reads that failed with `ETIMEDOUT`.
     pub reads_timed_out: u64,
-    /// `O_NONBLOCK` reads that failed with `EAGAIN`.
+    /// Reads not allowed to sleep (`O_NONBLOCK`, `RWF_NOWAIT`, io_uring's own nonblocking first
+    /// try of a blocking read) that failed with `EAGAIN`.
     pub reads_would_block: u64,
     /// `complete()` calls made by `write()`.
     pub completes: u64,

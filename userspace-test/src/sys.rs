@@ -53,8 +53,11 @@ impl Errno {
             libc::ERANGE => "ERANGE",
             libc::ENOSYS => "ENOSYS",
             libc::ETIMEDOUT => "ETIMEDOUT",
+            libc::EOVERFLOW => "EOVERFLOW",
+            libc::EALREADY => "EALREADY",
             libc::EKEYREJECTED => "EKEYREJECTED",
             512 => "ERESTARTSYS",
+            514 => "ERESTARTNOHAND",
             n => return format!("errno {n}"),
         };
         n.to_string()
@@ -426,6 +429,21 @@ pub fn proc_state(pid: i32) -> Result<char, String> {
         .and_then(|f| f.chars().next())
         .ok_or_else(|| format!("{path}: no state field in {s:?}"))
 }
+
+/// The `flags` field (`PF_*`) of `/proc/<pid>/stat`.
+pub fn proc_flags(pid: i32) -> Result<u32, String> {
+    let path = format!("/proc/{pid}/stat");
+    let s = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
+    // Fields after the comm: state ppid pgrp session tty_nr tpgid flags.
+    s.rfind(')')
+        .and_then(|i| s[i + 1..].split_whitespace().nth(6))
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| format!("{path}: no flags field in {s:?}"))
+}
+
+/// `PF_POSTCOREDUMP` of `include/linux/sched.h`: set first thing in `do_exit()`
+/// (`synchronize_group_exit()`), before `PF_EXITING`: the task is exiting.
+pub const PF_POSTCOREDUMP: u32 = 0x8;
 
 /// The `key:\tvalue` lines of `/proc/<pid>/fdinfo/<fd>` (`pid` 0 means self).
 pub fn fdinfo(pid: i32, fd: RawFd) -> Result<Vec<(String, String)>, String> {

@@ -111,7 +111,7 @@ pub fn bad_input(ctx: &Ctx) -> CaseResult {
 }
 
 /// The three counters of `/proc/self/fdinfo/<fd>`, in order.
-fn fd_counters(fd: i32) -> CaseResult<[u64; 3]> {
+pub(super) fn fd_counters(fd: i32) -> CaseResult<[u64; 3]> {
     let lines = sys::fdinfo(0, fd)?;
     let mut out = [0u64; 3];
     for (i, key) in ["complete_reads", "complete_reads_woken", "complete_writes"]

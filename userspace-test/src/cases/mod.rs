@@ -2,9 +2,9 @@
 //! The cases: plain functions in one table. A case gets the [`Ctx`] and returns `Ok(())`,
 //! a failure or a skip. Adding a case is one function and one row of [`CASES`].
 //!
-//! A case's name tells its file: the name's first word (up to the first `_`) is the file in
-//! this directory, the rest the function in it (`ioctl_reinit_race` is `ioctl::reinit_race`, in
-//! `ioctl.rs`). A failing KTAP line names the file to open.
+//! A case's name tells its file: the name starts with the name of a file in this directory and
+//! `_`, the rest is the function in it (`ioctl_reinit_race` is `ioctl::reinit_race`, in
+//! `ioctl.rs`; `io_uring_read` is `io_uring::read`). A failing KTAP line names the file to open.
 
 use std::cell::{RefCell, RefMut};
 use std::path::PathBuf;
@@ -18,6 +18,8 @@ use crate::uapi::CompleteStatus;
 
 mod fault;
 mod file;
+mod freezer;
+mod io_uring;
 mod ioctl;
 mod kthread;
 mod lifecycle;
@@ -68,6 +70,8 @@ pub const CASES: &[Case] = &[
     case("stress_threads", Some("verbose=0"), stress::threads),
     case("signal_read_ends", Some(""), signal::read_ends),
     case("signal_stop_cont_modes", None, signal::stop_cont_modes),
+    case("freezer_cgroup2", None, freezer::cgroup2),
+    case("freezer_v1", None, freezer::v1),
     case("timeout_expires", None, timeout::expires),
     case("ioctl_complete_all", Some(""), ioctl::complete_all),
     case("ioctl_reinit", Some(""), ioctl::reinit),
@@ -95,8 +99,18 @@ pub const CASES: &[Case] = &[
     case("kthread_repeat", None, kthread::kthread_repeat),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
     case("model", None, model::model),
+    case(
+        "stress_writers_pending_max",
+        None,
+        stress::writers_pending_max,
+    ),
     case("stress_soak", Some("verbose=0"), stress::soak),
     case("fault_injection", None, fault::injection),
+    case("io_uring_read", Some(""), io_uring::read),
+    case("io_uring_nonblock", Some(""), io_uring::nonblock),
+    case("io_uring_write", Some(""), io_uring::write),
+    case("io_uring_cancel", None, io_uring::cancel),
+    case("io_uring_ends", None, io_uring::ends),
     case("lifecycle_kmsg_clean", None, lifecycle::kmsg_clean),
 ];
 
@@ -222,6 +236,23 @@ impl Ctx {
         )
     }
 
+    /// The driver lines about `pid` that tell of its reads (`going to sleep`, `awoken`, `gave up
+    /// waiting`), in order, reading the log first. A `gave up waiting` reason is an errno name
+    /// whether or not the kernel has `CONFIG_SYMBOLIC_ERRNAME` (without, it prints `Error(N)`).
+    pub fn read_events(&self, pid: i32) -> CaseResult<Vec<Event>> {
+        Ok(self
+            .kmsg_now()?
+            .events_of(pid, |e| {
+                matches!(e, Event::Sleep | Event::Awoken | Event::GaveUp(_))
+            })
+            .into_iter()
+            .map(|(_, d)| match d.event {
+                Event::GaveUp(why) => Event::GaveUp(errname(&why)),
+                e => e,
+            })
+            .collect())
+    }
+
     /// Counts the driver lines about `pid` that match `pred` (reading the log first).
     pub fn count_events(&self, pid: i32, pred: impl Fn(&Event) -> bool) -> CaseResult<usize> {
         Ok(self.kmsg_now()?.events_of(pid, pred).len())
@@ -279,6 +310,16 @@ pub fn expect_ok<T: std::fmt::Debug + PartialEq>(
     }
 }
 
+/// An error as the kernel logs it (`ERESTARTSYS`, or `Error(512)` without
+/// `CONFIG_SYMBOLIC_ERRNAME`), by its name.
+pub fn errname(logged: &str) -> String {
+    logged
+        .strip_prefix("Error(")
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|n| n.parse::<i32>().ok())
+        .map_or_else(|| logged.to_string(), |n| sys::Errno(n.abs()).name())
+}
+
 /// A STATUS record with every field zero, for `..zero()` in expectations.
 pub fn zero() -> CompleteStatus {
     CompleteStatus::default()
@@ -299,9 +340,15 @@ mod tests {
 
     use super::CASES;
 
-    /// The file a case's name points to: its first word, up to the first `_`.
-    fn file_of(name: &str) -> &str {
-        name.split('_').next().unwrap_or(name)
+    /// The file a case's name points to: the longest case file name that, with `_`, starts it
+    /// (`io_uring_read`: `io_uring`), else its first word (`model`).
+    fn file_of(name: &str, files: &BTreeSet<String>) -> String {
+        files
+            .iter()
+            .filter(|f| name.starts_with(&format!("{f}_")))
+            .max_by_key(|f| f.len())
+            .cloned()
+            .unwrap_or_else(|| name.split('_').next().unwrap_or(name).to_string())
     }
 
     /// The names of the case files (`*.rs` here, without `mod.rs`).
@@ -323,9 +370,9 @@ mod tests {
     fn every_case_name_starts_with_its_file() {
         let files = case_files();
         for c in CASES {
-            let file = file_of(c.name);
+            let file = file_of(c.name, &files);
             assert!(
-                files.contains(file),
+                files.contains(&file),
                 "case {}: no src/cases/{file}.rs (files: {files:?})",
                 c.name
             );
@@ -334,13 +381,22 @@ mod tests {
 
     #[test]
     fn every_case_file_has_a_case() {
-        let used: BTreeSet<&str> = CASES.iter().map(|c| file_of(c.name)).collect();
-        for f in case_files() {
+        let files = case_files();
+        let used: BTreeSet<String> = CASES.iter().map(|c| file_of(c.name, &files)).collect();
+        for f in &files {
             assert!(
-                used.contains(f.as_str()),
+                used.contains(f),
                 "src/cases/{f}.rs: no case name starts with '{f}'"
             );
         }
+    }
+
+    #[test]
+    fn errnames() {
+        assert_eq!(super::errname("Error(512)"), "ERESTARTSYS");
+        assert_eq!(super::errname("Error(514)"), "ERESTARTNOHAND");
+        assert_eq!(super::errname("ETIMEDOUT"), "ETIMEDOUT");
+        assert_eq!(super::errname("Error(x)"), "Error(x)");
     }
 
     #[test]
