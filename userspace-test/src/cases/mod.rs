@@ -250,6 +250,20 @@ impl Ctx {
     }
 }
 
+/// Runs `f` with the test pinned to `cpu`, then restores its affinity. Readers made
+/// `SCHED_FIFO` on the same CPU ([`crate::readers::ReaderOpts::rt_cpu`]) then run the moment the
+/// test wakes them, before the test logs anything more: a line the driver printed after the
+/// wake-up would come after the reader's.
+pub fn on_cpu<T>(cpu: usize, f: impl FnOnce() -> CaseResult<T>) -> CaseResult<T> {
+    let old = sys::get_affinity().ctx("sched_getaffinity")?;
+    sys::pin_to_cpu(cpu).with_ctx(|| format!("pin the test to CPU {cpu}"))?;
+    let res = f();
+    let restored = sys::set_affinity(&old).ctx("restore the test's CPU affinity");
+    let v = res?;
+    restored?;
+    Ok(v)
+}
+
 /// Fails unless `res` is the error `errno`.
 pub fn expect_errno<T: std::fmt::Debug>(
     res: Result<T, sys::Errno>,
