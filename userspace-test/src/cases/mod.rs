@@ -69,6 +69,12 @@ pub const CASES: &[Case] = &[
     case("signal_read_ends", Some(""), signal::read_ends),
     case("signal_stop_cont_modes", None, signal::stop_cont_modes),
     case("timeout_expires", None, timeout::expires),
+    case("timeout_jiffies", None, timeout::jiffies),
+    case(
+        "timeout_last_jiffy",
+        Some("timeout_ms=200"),
+        timeout::last_jiffy,
+    ),
     case("ioctl_complete_all", Some(""), ioctl::complete_all),
     case("ioctl_reinit", Some(""), ioctl::reinit),
     case("ioctl_status", Some(""), ioctl::status),
