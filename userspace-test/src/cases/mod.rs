@@ -66,8 +66,7 @@ pub const CASES: &[Case] = &[
     case("nonblock_read", Some(""), nonblock::read),
     case("wait_fifo_order", Some(""), wait::fifo_order),
     case("stress_threads", Some("verbose=0"), stress::threads),
-    case("signal_read_ends", Some(""), signal::read_ends),
-    case("signal_stop_cont_modes", None, signal::stop_cont_modes),
+    case("signal_endings", None, signal::endings),
     case("timeout_expires", None, timeout::expires),
     case("timeout_jiffies", None, timeout::jiffies),
     case(
