@@ -237,15 +237,15 @@ const LAST_JIFFY_MS: u32 = 200;
 /// Writes of [`last_jiffy`] that must land in the wait's last jiffy.
 const LAST_JIFFY_HITS: usize = 3;
 /// Attempts [`last_jiffy`] makes at most.
-const LAST_JIFFY_ATTEMPTS: usize = 15;
+const LAST_JIFFY_ATTEMPTS: usize = 20;
 
 /// With `timeout_ms=200` (t jiffies), a write timed to arrive in the wait's last jiffy is
 /// received: the read returns 0, the reader logs "awoken", reads_woken counts it, nothing times
 /// out and nothing stays pending. The reader reads `jiffies` (J) right before its read, the
 /// writer right before and after its write: a write made while `jiffies` is J + t is in the last
-/// jiffy (the timer fires at J + t + 1), and three are needed, within 15 attempts, aimed by the
-/// kernel log's timestamps of the reader's "going to sleep" and the writer's "awakening the
-/// readers...". Any write made by J + t must be received; a later one may find the read timed
+/// jiffy (the timer fires at J + t + 1), and three are needed, within 20 attempts, aimed by the
+/// jiffies of the last one and the kernel log's timestamps of the reader's "going to sleep" and
+/// the writer's "awakening the readers...". Any write made by J + t must be received; a later one may find the read timed
 /// out, but then consistently: ETIMEDOUT, its line and counter, and the write pending, never
 /// lost. The reader runs `SCHED_FIFO` on a CPU of its own: when its timer fires it runs at once
 /// and times out, so a timeout one jiffy short fails a write made in the last jiffy.
@@ -329,8 +329,16 @@ fn last_jiffy_attempts(ctx: &Ctx, hz: Hz, symbolic: bool, dev: &Dev, nb: &Dev) -
         if last {
             hits += 1;
         }
-        // Aim the next write at the middle of the last jiffy.
-        target = (target + aim).saturating_sub(delta).max(last_lo / 2);
+        // Aim the next write at the middle of the last jiffy: by jiffies if it missed it (the
+        // clock and jiffies drift apart on a loaded emulated CPU), else by the clock.
+        let miss = i128::from(j.write.0) - i128::from(j.read + t);
+        let half = hz.tick() / 2;
+        target = match miss {
+            0 => (target + aim).saturating_sub(delta),
+            m if m < 0 => target + half * u32::try_from(-m).unwrap_or(4).min(4),
+            m => target.saturating_sub(half * u32::try_from(m).unwrap_or(4).min(4)),
+        }
+        .clamp(last_lo / 2, last_hi + hz.tick());
     }
     ensure!(
         hits >= LAST_JIFFY_HITS,
