@@ -3,11 +3,18 @@
 # Build the VM's initramfs (an uncompressed cpio archive): static busybox,
 # the guest scripts (tools/guest), the built modules (*.ko at the top of the
 # clone, or in $MODULE_DIR), the static test binaries ($BUILD_DIR/bin) and the kselftest
-# install ($BUILD_DIR/kselftest), if present. Takes well under a second.
-# Usage: initramfs.sh OUTPUT
+# install ($BUILD_DIR/kselftest), if present, and the booted kernel's .config as
+# /boot/config-RELEASE, where Debian keeps it and the kselftest reads HZ from. Takes well under
+# a second.
+# Usage: initramfs.sh OUTPUT KERNEL_CONFIG RELEASE
 source "$(dirname "$0")/lib.sh"
 
-out=${1:?usage: initramfs.sh OUTPUT}
+usage="usage: initramfs.sh OUTPUT KERNEL_CONFIG RELEASE"
+out=${1:?$usage}
+kconfig=${2:?$usage}
+release=${3:?$usage}
+[[ -f $kconfig ]] || die "no kernel config at $kconfig"
+[[ $release =~ ^[[:alnum:]][[:alnum:].+_~-]*$ ]] || die "not a kernel release: '$release'"
 busybox=$(command -v busybox || true)
 [[ -n $busybox && $(file -L "$busybox" 2>/dev/null) == *'statically linked'* ]] ||
 	busybox=/bin/busybox
@@ -15,7 +22,8 @@ busybox=$(command -v busybox || true)
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,modules,guest}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,modules,guest,boot}
+cp "$kconfig" "$root/boot/config-$release"
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh" # for the #! of /init; init installs the other applets
 cp "$TOOLS_DIR/guest/init" "$root/init"

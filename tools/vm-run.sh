@@ -61,12 +61,17 @@ if [[ $KERNEL == debian ]]; then
 		die "not booting Debian's kernel with modules that do not match it (see above)"
 	na=$(unavailable_features "$kdeb/config")
 	[[ -z $na ]] || unavail=("cdunavail=$na")
+	release=$(cat "$kdeb/release")
 else
 	kernel=$(kdir)/arch/x86/boot/bzImage
+	release=$(cat "$(kdir)/include/config/kernel.release" 2>/dev/null) ||
+		die "no include/config/kernel.release in $(kdir): not a built kernel tree"
 fi
 [[ -f $kernel ]] || die "no kernel image at $kernel: run 'make kernel'"
 initrd=$BUILD_DIR/initramfs.cpio
-"$TOOLS_DIR/initramfs.sh" "$initrd"
+# The kernel's .config goes in as /boot/config-<release>, as Debian installs it: the kselftest
+# reads HZ there.
+"$TOOLS_DIR/initramfs.sh" "$initrd" "$(kernel_config)" "$release"
 
 qemu_args() {
 	local accel=$1

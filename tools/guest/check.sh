@@ -108,6 +108,11 @@ for ko in /modules/*.ko; do
 	esac
 done
 
+# 1'. The kernel's configuration where Debian keeps it: the kselftest reads HZ from it, and
+# its timeout cases skip without it (which the totals below do not accept).
+grep -q '^CONFIG_HZ=[0-9]*$' "/boot/config-$(uname -r)"
+report $? kernel-config-in-boot "(no CONFIG_HZ in /boot/config-$(uname -r))"
+
 # 2. Smoke: a blocked cat is woken by echo.
 insmod /modules/complete_dev.ko
 cat /dev/complete &

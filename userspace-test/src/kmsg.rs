@@ -142,9 +142,93 @@ fn pid_comm(s: &str, suffix: &str) -> Option<(i32, String)> {
     Some((pid.parse().ok()?, comm.to_string()))
 }
 
+/// Why the log reader could not give every record: a lost record is a failure, never skipped,
+/// or a check that a line is absent could pass on a log with holes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KmsgError {
+    /// `read()` failed (other than `EAGAIN`, `EINTR`).
+    Read(Errno),
+    /// `read()` returned `EPIPE`: records were overwritten before we read them.
+    Overwritten {
+        /// The last sequence number read before, if any.
+        after: Option<u64>,
+    },
+    /// A record's sequence number is not the one after the previous record's.
+    Gap {
+        /// The sequence number expected.
+        want: u64,
+        /// The one read.
+        got: u64,
+    },
+    /// A record that does not parse as `prio,seq,ts_usec,flags;message`.
+    Unparsable(String),
+}
+
+impl std::fmt::Display for KmsgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KmsgError::Read(e) => write!(f, "read(/dev/kmsg): {e}"),
+            KmsgError::Overwritten { after: Some(s) } => write!(
+                f,
+                "records lost: read(/dev/kmsg) gave EPIPE after record {s} (overwritten before \
+                 they were read; a bigger log_buf_len keeps them)"
+            ),
+            KmsgError::Overwritten { after: None } => write!(
+                f,
+                "records lost: read(/dev/kmsg) gave EPIPE before the first record (overwritten \
+                 before they were read; a bigger log_buf_len keeps them)"
+            ),
+            KmsgError::Gap { want, got } => write!(
+                f,
+                "records lost: record {got} follows record {} ({} missing)",
+                want - 1,
+                got.saturating_sub(*want)
+            ),
+            KmsgError::Unparsable(r) => write!(f, "unparsable /dev/kmsg record {r:?}"),
+        }
+    }
+}
+
+/// Checks that records come without holes: each sequence number the one after the last.
+#[derive(Debug, Default, Clone)]
+pub struct Sequence {
+    /// The sequence number the next record must have (`None`: any, after a mark).
+    next: Option<u64>,
+}
+
+impl Sequence {
+    /// Takes one record as `read()` returned it: parsed, and in sequence.
+    pub fn take(&mut self, buf: &[u8]) -> Result<Record, KmsgError> {
+        let rec = parse_record(buf).ok_or_else(|| {
+            let shown = &buf[..buf.len().min(200)];
+            KmsgError::Unparsable(String::from_utf8_lossy(shown).into_owned())
+        })?;
+        if let Some(want) = self.next {
+            if rec.seq != want {
+                return Err(KmsgError::Gap { want, got: rec.seq });
+            }
+        }
+        self.next = Some(rec.seq + 1);
+        Ok(rec)
+    }
+
+    /// `read()` said `EPIPE`.
+    pub fn overwritten(&self) -> KmsgError {
+        KmsgError::Overwritten {
+            after: self.next.map(|n| n - 1),
+        }
+    }
+
+    /// Forgets the position: the next record may have any sequence number.
+    pub fn reset(&mut self) {
+        self.next = None;
+    }
+}
+
 /// A reader of `/dev/kmsg` that keeps the records since its last [`Kmsg::mark`].
 pub struct Kmsg {
     fd: OwnedFd,
+    seq: Sequence,
     /// The records read since the mark, in order.
     pub records: Vec<Record>,
 }
@@ -154,6 +238,7 @@ impl Kmsg {
     pub fn open() -> Result<Self, Errno> {
         Ok(Self {
             fd: sys::open("/dev/kmsg", libc::O_RDONLY | libc::O_NONBLOCK)?,
+            seq: Sequence::default(),
             records: Vec::new(),
         })
     }
@@ -161,13 +246,15 @@ impl Kmsg {
     /// Forgets the kept records and moves to the end of the log: later reads see new records only.
     pub fn mark(&mut self) -> Result<(), Errno> {
         self.records.clear();
+        self.seq.reset();
         // SAFETY: plain system call on an owned descriptor.
         sys::cvt(unsafe { libc::lseek(self.fd.as_raw_fd(), 0, libc::SEEK_END) })?;
         Ok(())
     }
 
-    /// Reads every record available now and keeps it.
-    pub fn collect(&mut self) -> Result<(), Errno> {
+    /// Reads every record available now and keeps it. Fails if a record was lost (`EPIPE`, or
+    /// a hole in the sequence numbers) or does not parse: the records kept so far stay.
+    pub fn collect(&mut self) -> Result<(), KmsgError> {
         let mut buf = vec![0u8; 16384];
         loop {
             // SAFETY: `buf` is valid for writes of its length.
@@ -175,17 +262,18 @@ impl Kmsg {
             if r < 0 {
                 match Errno::last().0 {
                     libc::EAGAIN => return Ok(()),
-                    // Records were overwritten before we read them: go on with the next one.
-                    libc::EPIPE | libc::EINTR => continue,
-                    e => return Err(Errno(e)),
+                    libc::EINTR => continue,
+                    // The kernel moved our position past the lost records: start over from
+                    // there after a mark, but this log has a hole.
+                    libc::EPIPE => return Err(self.seq.overwritten()),
+                    e => return Err(KmsgError::Read(Errno(e))),
                 }
             }
             if r == 0 {
                 return Ok(());
             }
-            if let Some(rec) = parse_record(&buf[..r as usize]) {
-                self.records.push(rec);
-            }
+            let rec = self.seq.take(&buf[..r as usize])?;
+            self.records.push(rec);
         }
     }
 
@@ -205,6 +293,15 @@ impl Kmsg {
             .collect()
     }
 
+    /// The kept driver messages about `pid` (without the module prefix), in order.
+    pub fn lines_of(&self, pid: i32) -> Vec<String> {
+        self.records
+            .iter()
+            .filter(|r| parse_driver(&r.msg).is_some_and(|d| d.pid == pid))
+            .map(|r| r.msg[DRIVER_PREFIX.len()..].to_string())
+            .collect()
+    }
+
     /// The kept messages (driver lines or not) that start with the module's prefix.
     pub fn module_messages(&self) -> Vec<&str> {
         self.records
@@ -213,11 +310,68 @@ impl Kmsg {
             .filter(|m| m.starts_with(DRIVER_PREFIX))
             .collect()
     }
+
+    /// Fails unless the kept log has each of `steps` (the `n`-th line, from 0, of a task with
+    /// that event) and in that order, by sequence number: the order the kernel logged them in,
+    /// across tasks and CPUs.
+    pub fn expect_order(&self, steps: &[Step]) -> Result<(), String> {
+        let lines = self.driver_lines();
+        let mut prev: Option<(u64, &Step)> = None;
+        for step in steps {
+            let seq = lines
+                .iter()
+                .filter(|(_, d)| d.pid == step.pid && d.event == step.event)
+                .nth(step.nth)
+                .map(|(s, _)| *s)
+                .ok_or_else(|| format!("no {step} in the kernel log"))?;
+            if let Some((p, before)) = prev {
+                if p >= seq {
+                    return Err(format!(
+                        "{step} (record {seq}) was logged before {before} (record {p}), not after"
+                    ));
+                }
+            }
+            prev = Some((seq, step));
+        }
+        Ok(())
+    }
+}
+
+/// One line in an order [`Kmsg::expect_order`] checks: the `nth` (from 0) line of `pid` that is
+/// `event`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The task.
+    pub pid: i32,
+    /// Which of its lines with this event, from 0.
+    pub nth: usize,
+    /// The event.
+    pub event: Event,
+}
+
+/// The `nth` (from 0) line of `pid` that is `event`.
+pub fn step(pid: i32, nth: usize, event: Event) -> Step {
+    Step { pid, nth, event }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match &self.event {
+            Event::Sleep => "'going to sleep'".to_string(),
+            Event::Awoken => "'awoken'".to_string(),
+            Event::GaveUp(e) => format!("'gave up waiting: {e}'"),
+            Event::Awakening => "'awakening the readers...'".to_string(),
+            Event::CompleteAll => "'completing all'".to_string(),
+            Event::Reinit => "'reinit'".to_string(),
+            Event::Refused => "'refused a write'".to_string(),
+        };
+        write!(f, "{what} #{} of pid {}", self.nth + 1, self.pid)
+    }
 }
 
 /// Every record still in the kernel's buffer, from the oldest.
-pub fn read_whole_log() -> Result<Vec<Record>, Errno> {
-    let mut k = Kmsg::open()?;
+pub fn read_whole_log() -> Result<Vec<Record>, KmsgError> {
+    let mut k = Kmsg::open().map_err(KmsgError::Read)?;
     k.collect()?;
     Ok(k.records)
 }
@@ -292,6 +446,88 @@ mod tests {
         assert_eq!(parse_record(b"no header\n"), None);
         assert_eq!(parse_record(b"x,1,2,-;m\n"), None);
         assert_eq!(parse_record(b"6,1;m\n"), None);
+    }
+
+    #[test]
+    fn sequence_fails_on_a_hole_or_junk() {
+        let mut q = Sequence::default();
+        assert_eq!(q.take(b"6,10,1,-;a\n").map(|r| r.seq), Ok(10));
+        assert_eq!(q.take(b"6,11,2,-;b\n").map(|r| r.seq), Ok(11));
+        assert_eq!(
+            q.take(b"6,13,3,-;d\n"),
+            Err(KmsgError::Gap { want: 12, got: 13 })
+        );
+        assert_eq!(
+            q.overwritten(),
+            KmsgError::Overwritten { after: Some(11) },
+            "EPIPE after record 11"
+        );
+        let e = q.take(b"garbage\n").expect_err("junk is an error");
+        assert_eq!(e, KmsgError::Unparsable("garbage\n".into()));
+        assert!(e.to_string().contains("unparsable"), "{e}");
+        assert_eq!(
+            KmsgError::Gap { want: 12, got: 15 }.to_string(),
+            "records lost: record 15 follows record 11 (3 missing)"
+        );
+        q.reset();
+        assert_eq!(q.overwritten(), KmsgError::Overwritten { after: None });
+        assert_eq!(
+            q.take(b"6,99,4,-;e\n").map(|r| r.seq),
+            Ok(99),
+            "any after a reset"
+        );
+    }
+
+    fn kmsg_with(lines: &[(u64, &str)]) -> Vec<(u64, DriverLine)> {
+        lines
+            .iter()
+            .filter_map(|(s, m)| parse_driver(m).map(|d| (*s, d)))
+            .collect()
+    }
+
+    #[test]
+    fn order_of_steps() {
+        let lines = [
+            (1, "complete_dev: process 5 (w) awakening the readers..."),
+            (2, "complete_dev: awoken 7 (r)"),
+            (3, "complete_dev: process 5 (w) awakening the readers..."),
+            (4, "complete_dev: awoken 8 (r)"),
+        ];
+        let recs: Vec<Record> = lines
+            .iter()
+            .map(|(s, m)| Record {
+                level: 6,
+                seq: *s,
+                ts_us: 0,
+                msg: m.to_string(),
+            })
+            .collect();
+        assert_eq!(kmsg_with(&lines).len(), 4);
+        let k = Kmsg {
+            fd: sys::open("/dev/null", libc::O_RDONLY).expect("open /dev/null"),
+            seq: Sequence::default(),
+            records: recs,
+        };
+        let ok = [
+            step(5, 0, Event::Awakening),
+            step(7, 0, Event::Awoken),
+            step(5, 1, Event::Awakening),
+            step(8, 0, Event::Awoken),
+        ];
+        assert_eq!(k.expect_order(&ok), Ok(()));
+        let e = k
+            .expect_order(&[step(8, 0, Event::Awoken), step(5, 1, Event::Awakening)])
+            .expect_err("out of order");
+        assert_eq!(
+            e,
+            "'awakening the readers...' #2 of pid 5 (record 3) was logged before 'awoken' #1 of \
+             pid 8 (record 4), not after"
+        );
+        let e = k
+            .expect_order(&[step(9, 0, Event::Awoken)])
+            .expect_err("missing");
+        assert_eq!(e, "no 'awoken' #1 of pid 9 in the kernel log");
+        assert_eq!(k.lines_of(7), vec!["awoken 7 (r)".to_string()]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use clap::Parser;
 mod cases;
 mod error;
 mod fail_nth;
+mod kconfig;
 mod kmsg;
 mod ktap;
 mod module;

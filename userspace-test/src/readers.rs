@@ -32,6 +32,11 @@ pub struct ReaderOpts {
     /// A `SIGALRM` every this many milliseconds during the read (an interval timer), caught by
     /// a counting handler with `SA_RESTART`.
     pub alarm_every_ms: Option<u32>,
+    /// Run `SCHED_FIFO` pinned to this CPU: woken, the reader preempts a normal task there at
+    /// once (the writer, if pinned there too), before that task logs anything more.
+    pub rt_cpu: Option<usize>,
+    /// Read `jiffies` ([`sys::jiffies`]) right before the read and right after it.
+    pub jiffies: bool,
 }
 
 impl Default for ReaderOpts {
@@ -41,6 +46,8 @@ impl Default for ReaderOpts {
             len: 1,
             sigint: OnSigint::Default,
             alarm_every_ms: None,
+            rt_cpu: None,
+            jiffies: false,
         }
     }
 }
@@ -58,6 +65,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// Signals its handler counted.
     pub signals: u32,
+    /// `jiffies` right before the read and right after it (0 unless asked, or unreadable).
+    pub jiffies: (u64, u64),
 }
 
 impl Report {
@@ -70,6 +79,7 @@ impl Report {
             errno: f.next()?.parse().ok()?,
             elapsed: Duration::from_nanos(f.next()?.parse().ok()?),
             signals: f.next()?.parse().ok()?,
+            jiffies: (f.next()?.parse().ok()?, f.next()?.parse().ok()?),
         };
         f.next().is_none().then_some(r)
     }
@@ -77,12 +87,14 @@ impl Report {
     /// The line a reader writes.
     pub fn line(&self) -> String {
         format!(
-            "{} {} {} {} {}\n",
+            "{} {} {} {} {} {} {}\n",
             self.pid,
             self.ret,
             self.errno,
             self.elapsed.as_nanos(),
-            self.signals
+            self.signals,
+            self.jiffies.0,
+            self.jiffies.1
         )
     }
 
@@ -136,15 +148,30 @@ fn reader_main(tx: i32, opts: ReaderOpts) -> i32 {
             return 4;
         }
     }
+    if let Some(cpu) = opts.rt_cpu {
+        if sys::pin_to_cpu(cpu).is_err() || sys::set_fifo(1).is_err() {
+            return 4;
+        }
+    }
     let flags = libc::O_RDONLY | if opts.nonblock { libc::O_NONBLOCK } else { 0 };
+    let jiffies = || {
+        if opts.jiffies {
+            sys::jiffies().unwrap_or(0)
+        } else {
+            0
+        }
+    };
+    let mut jiffies_at = (0, 0);
     let start = Instant::now();
     let (ret, errno, fd) = match sys::open(sys::DEV_PATH, flags) {
         Err(e) => (-2, e.0, None),
         Ok(fd) => {
             let mut buf = vec![0u8; opts.len.max(1)];
+            jiffies_at.0 = jiffies();
             // SAFETY: `buf` is valid for writes of at least `opts.len` bytes.
             let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), opts.len) };
             let errno = if r < 0 { sys::Errno::last().0 } else { 0 };
+            jiffies_at.1 = jiffies();
             (r as i64, errno, Some(fd))
         }
     };
@@ -154,6 +181,7 @@ fn reader_main(tx: i32, opts: ReaderOpts) -> i32 {
         errno,
         elapsed: start.elapsed(),
         signals: sys::SIGNALS_SEEN.load(std::sync::atomic::Ordering::SeqCst),
+        jiffies: jiffies_at,
     };
     drop(fd);
     if sys::write_fd(tx, report.line().as_bytes()).is_err() {
@@ -306,9 +334,11 @@ mod tests {
             errno: libc::EINTR,
             elapsed: Duration::from_millis(300),
             signals: 1,
+            jiffies: (4294937296, 4294937301),
         };
         assert_eq!(Report::parse(&r.line()), Some(r));
         assert_eq!(Report::parse("1 2 3"), None);
         assert_eq!(Report::parse("1 2 3 4 5 6"), None);
+        assert_eq!(Report::parse("1 2 3 4 5 6 7 8"), None);
     }
 }

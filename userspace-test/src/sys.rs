@@ -481,6 +481,74 @@ pub fn poll_until(
     }
 }
 
+/// The kernel's `jiffies`, from the `timestamp` line of `/proc/schedstat`
+/// (`CONFIG_SCHEDSTATS`): the tick count the driver's timeouts are made of.
+pub fn jiffies() -> Result<u64, String> {
+    let path = "/proc/schedstat";
+    let s = std::fs::read_to_string(path).map_err(|e| format!("read {path}: {e}"))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("timestamp "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("{path}: no 'timestamp <jiffies>' line"))
+}
+
+/// The calling thread's CPU affinity.
+pub fn get_affinity() -> Result<libc::cpu_set_t, Errno> {
+    // SAFETY: an all-zero cpu_set_t is a valid (empty) set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is valid for writes of its size.
+    cvt(unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) })?;
+    Ok(set)
+}
+
+/// Sets the calling thread's CPU affinity.
+pub fn set_affinity(set: &libc::cpu_set_t) -> Result<(), Errno> {
+    // SAFETY: `set` is a valid cpu_set_t of that size.
+    cvt(unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) }).map(|_| ())
+}
+
+/// Pins the calling thread to `cpu`.
+pub fn pin_to_cpu(cpu: usize) -> Result<(), Errno> {
+    // SAFETY: an all-zero cpu_set_t is a valid (empty) set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(Errno(libc::EINVAL));
+    }
+    // SAFETY: `cpu` is below CPU_SETSIZE (checked above), so the bit is inside `set`.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    set_affinity(&set)
+}
+
+/// Makes the calling thread `SCHED_FIFO` with priority `prio`: it runs as soon as it is woken,
+/// ahead of every normal task of its CPU.
+pub fn set_fifo(prio: i32) -> Result<(), Errno> {
+    let p = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: `p` is a valid sched_param.
+    cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) }).map(|_| ())
+}
+
+/// The calling thread's id (its pid in the kernel's log lines).
+pub fn gettid() -> i32 {
+    // SAFETY: gettid cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Names the calling thread (its comm, truncated by the kernel to 15 bytes).
+pub fn set_comm(name: &str) -> Result<(), Errno> {
+    let c = cstring(name)?;
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string.
+    cvt(unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr() as libc::c_ulong, 0, 0, 0) }).map(|_| ())
+}
+
+/// The comm of this process's main thread.
+pub fn own_comm() -> Result<String, String> {
+    std::fs::read_to_string("/proc/self/comm")
+        .map(|s| s.trim_end_matches('\n').to_string())
+        .map_err(|e| format!("read /proc/self/comm: {e}"))
+}
+
 /// The effective uid.
 pub fn geteuid() -> u32 {
     // SAFETY: cannot fail.

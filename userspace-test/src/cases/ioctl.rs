@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{expect_errno, expect_ok, zero, Ctx, WAIT};
 use crate::error::{CaseResult, Context};
-use crate::kmsg::Event;
+use crate::kmsg::{step, Event};
 use crate::readers::{OnSigint, ReaderOpts, Readers};
 use crate::sys::{self, Dev, Mapping};
 use crate::uapi::{self, CompleteStatus};
@@ -17,14 +17,24 @@ use crate::{bail, ensure, ensure_eq};
 /// Sleepers woken at once by `COMPLETE_ALL`.
 const SLEEPERS: usize = 4;
 
-/// `COMPLETE_ALL` wakes every sleeper, and every later read passes at once.
+/// `COMPLETE_ALL` wakes every sleeper, and every later read passes at once. The sleepers run
+/// `SCHED_FIFO` on the test's CPU, so each runs the moment it is woken: "completing all" must be
+/// in the log before every "awoken" it caused.
 pub fn complete_all(ctx: &Ctx) -> CaseResult {
+    super::on_cpu(0, || complete_all_pinned(ctx))
+}
+
+fn complete_all_pinned(ctx: &Ctx) -> CaseResult {
     let dev = ctx.open()?;
     let nb = ctx.open_nb()?;
     let mut rd = Readers::new()?;
     let mut pids = BTreeSet::new();
     for i in 0..SLEEPERS {
-        let pid = rd.spawn(&format!("ct-all{i}"), ReaderOpts::default())?;
+        let opts = ReaderOpts {
+            rt_cpu: Some(0),
+            ..ReaderOpts::default()
+        };
+        let pid = rd.spawn(&format!("ct-all{i}"), opts)?;
         ctx.wait_asleep(pid, 'S')?;
         pids.insert(pid);
     }
@@ -54,6 +64,17 @@ pub fn complete_all(ctx: &Ctx) -> CaseResult {
         1,
         "'completing all' lines of {me}"
     );
+    {
+        let k = ctx.kmsg_now()?;
+        for &pid in &pids {
+            k.expect_order(&[
+                step(pid, 0, Event::Sleep),
+                step(me, 0, Event::CompleteAll),
+                step(pid, 0, Event::Awoken),
+            ])
+            .map_err(|e| format!("COMPLETE_ALL and the readers it woke, in the log: {e}"))?;
+        }
+    }
     let mut want = CompleteStatus {
         all_done: 1,
         reads_woken: SLEEPERS as u64,
@@ -143,7 +164,18 @@ pub fn reinit(ctx: &Ctx) -> CaseResult {
         2,
         "'reinit' lines of {me}"
     );
-    Ok(())
+    // Each REINIT returned before what came next began: the log has them in that order.
+    ctx.kmsg_now()?
+        .expect_order(&[
+            step(me, 2, Event::Awakening),
+            step(me, 0, Event::Reinit),
+            step(me, 0, Event::CompleteAll),
+            step(me, 1, Event::Reinit),
+            step(pid, 0, Event::Sleep),
+            step(me, 3, Event::Awakening),
+            step(pid, 0, Event::Awoken),
+        ])
+        .map_err(|e| format!("REINIT and the next sleep, in the log: {e}").into())
 }
 
 /// STATUS reports exactly what the case did, field by field; a bad pointer gives EFAULT.

@@ -68,11 +68,16 @@ pub const CASES: &[Case] = &[
     case("nonblock_read", Some(""), nonblock::read),
     case("wait_fifo_order", Some(""), wait::fifo_order),
     case("stress_threads", Some("verbose=0"), stress::threads),
-    case("signal_read_ends", Some(""), signal::read_ends),
-    case("signal_stop_cont_modes", None, signal::stop_cont_modes),
+    case("signal_endings", None, signal::endings),
     case("freezer_cgroup2", None, freezer::cgroup2),
     case("freezer_v1", None, freezer::v1),
     case("timeout_expires", None, timeout::expires),
+    case("timeout_jiffies", None, timeout::jiffies),
+    case(
+        "timeout_last_jiffy",
+        Some("timeout_ms=200"),
+        timeout::last_jiffy,
+    ),
     case("ioctl_complete_all", Some(""), ioctl::complete_all),
     case("ioctl_reinit", Some(""), ioctl::reinit),
     case("ioctl_status", Some(""), ioctl::status),
@@ -279,6 +284,20 @@ impl Ctx {
             },
         )
     }
+}
+
+/// Runs `f` with the test pinned to `cpu`, then restores its affinity. Readers made
+/// `SCHED_FIFO` on the same CPU ([`crate::readers::ReaderOpts::rt_cpu`]) then run the moment the
+/// test wakes them, before the test logs anything more: a line the driver printed after the
+/// wake-up would come after the reader's.
+pub fn on_cpu<T>(cpu: usize, f: impl FnOnce() -> CaseResult<T>) -> CaseResult<T> {
+    let old = sys::get_affinity().ctx("sched_getaffinity")?;
+    sys::pin_to_cpu(cpu).with_ctx(|| format!("pin the test to CPU {cpu}"))?;
+    let res = f();
+    let restored = sys::set_affinity(&old).ctx("restore the test's CPU affinity");
+    let v = res?;
+    restored?;
+    Ok(v)
 }
 
 /// Fails unless `res` is the error `errno`.

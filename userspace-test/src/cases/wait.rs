@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{expect_errno, expect_ok, zero, Ctx, QUIET, WAIT};
 use crate::error::CaseResult;
-use crate::kmsg::Event;
+use crate::kmsg::{step, Event, Step};
 use crate::readers::{OnSigint, ReaderOpts, Readers};
 use crate::sys::{self, Exit};
 use crate::uapi::CompleteStatus;
@@ -153,13 +153,24 @@ pub fn pending_writes(ctx: &Ctx) -> CaseResult {
 const N: usize = 8;
 
 /// N readers fall asleep one after another; each of N writes wakes exactly the oldest one, as the
-/// readers' own reports and the driver's `going to sleep`/`awoken` lines both show.
+/// readers' own reports and the driver's `going to sleep`/`awoken` lines both show. The readers
+/// run `SCHED_FIFO` on the test's CPU, so each runs the moment the write wakes it: in the log,
+/// write #i's "awakening the readers..." comes before reader #i's "awoken", which comes before
+/// write #i+1's.
 pub fn fifo_order(ctx: &Ctx) -> CaseResult {
+    super::on_cpu(0, || fifo_order_pinned(ctx))
+}
+
+fn fifo_order_pinned(ctx: &Ctx) -> CaseResult {
     let dev = ctx.open()?;
     let mut rd = Readers::new()?;
     let mut pids = Vec::with_capacity(N);
     for i in 0..N {
-        let pid = rd.spawn(&format!("ct-fifo{i}"), ReaderOpts::default())?;
+        let opts = ReaderOpts {
+            rt_cpu: Some(0),
+            ..ReaderOpts::default()
+        };
+        let pid = rd.spawn(&format!("ct-fifo{i}"), opts)?;
         ctx.wait_asleep(pid, 'S')?;
         ctx.wait_sleepers(&dev, i as u64 + 1)?;
         pids.push(pid);
@@ -203,7 +214,15 @@ pub fn fifo_order(ctx: &Ctx) -> CaseResult {
     rd.expect_silence(std::time::Duration::ZERO, "after all writes")?;
     let woken = ordered_pids(ctx, &pids, |e| *e == Event::Awoken)?;
     ensure_eq!(woken, pids, "pids in the order of their 'awoken' lines");
-    Ok(())
+    let me = sys::getpid();
+    let order: Vec<Step> = pids
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &pid)| [step(me, i, Event::Awakening), step(pid, 0, Event::Awoken)])
+        .collect();
+    ctx.kmsg_now()?
+        .expect_order(&order)
+        .map_err(|e| format!("writer and woken readers in the log: {e}").into())
 }
 
 /// The pids of `pids` in the order of their log lines matching `pred`; each must have one.
