@@ -53,6 +53,7 @@ impl Errno {
             libc::ERANGE => "ERANGE",
             libc::ENOSYS => "ENOSYS",
             libc::ETIMEDOUT => "ETIMEDOUT",
+            libc::EOVERFLOW => "EOVERFLOW",
             libc::EKEYREJECTED => "EKEYREJECTED",
             512 => "ERESTARTSYS",
             n => return format!("errno {n}"),
@@ -425,6 +426,14 @@ pub fn proc_state(pid: i32) -> Result<char, String> {
         .and_then(|i| s[i + 1..].split_whitespace().next())
         .and_then(|f| f.chars().next())
         .ok_or_else(|| format!("{path}: no state field in {s:?}"))
+}
+
+/// `state X, wchan Y` of a task, for the report of one that hung.
+pub fn describe_task(pid: i32) -> String {
+    let state = proc_state(pid).map_or_else(|e| e, String::from);
+    let wchan =
+        std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_else(|e| format!("({e})"));
+    format!("state {state}, wchan {wchan}")
 }
 
 /// The `key:\tvalue` lines of `/proc/<pid>/fdinfo/<fd>` (`pid` 0 means self).
