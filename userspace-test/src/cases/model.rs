@@ -27,6 +27,10 @@ use crate::readers::{ReaderOpts, Readers};
 use crate::sys::{self, Errno, Exit};
 use crate::uapi::{self, CompleteStatus};
 
+mod concurrent;
+
+pub use concurrent::model_concurrent;
+
 /// The writable parameter the `Verbose` operation writes.
 const VERBOSE: &str = "/sys/module/complete_dev/parameters/verbose";
 
