@@ -428,6 +428,17 @@ pub fn proc_state(pid: i32) -> Result<char, String> {
         .ok_or_else(|| format!("{path}: no state field in {s:?}"))
 }
 
+/// The system call number `pid` is blocked in (`/proc/<pid>/syscall`); `None` when it is
+/// running, in none (-1), or the file cannot be read.
+pub fn proc_syscall(pid: i32) -> Option<i64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    s.split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .filter(|&n: &i64| n >= 0)
+}
+
 /// `state X, wchan Y` of a task, for the report of one that hung.
 pub fn describe_task(pid: i32) -> String {
     let state = proc_state(pid).map_or_else(|e| e, String::from);

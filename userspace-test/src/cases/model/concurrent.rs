@@ -6,7 +6,8 @@
 //! A run, drawn from its seed: the module loaded with the run's `wait_mode`, `timeout_ms` and
 //! `pending_max`; seven forked processes: three *sleepers* that each make one blocking read and
 //! get a signal once asleep, two plain sleepers (the second reads only after the first was
-//! seen asleep, so FIFO order is observable), and two *workers* (4 to 7 operations each, mostly
+//! seen asleep, so FIFO order is observable, and once the second is seen asleep the controller
+//! writes once: the oldest sleeper must be the one to return), and two *workers* (4 to 7 operations each, mostly
 //! after a pause: blocking and `RWF_NOWAIT` reads, writes, `COMPLETE_ALL`, `REINIT`, `STATUS`).
 //! They all start at once; each records every operation's invocation and response time
 //! (`CLOCK_MONOTONIC`) and result in shared memory. The parent is the controller: it watches
@@ -62,6 +63,10 @@ const REOBSERVE_NS: u64 = 5_000_000;
 const DRAIN_GAP: Duration = Duration::from_millis(20);
 /// How long such a write waits for a read to return before the next one.
 const DRAIN_PATIENCE: Duration = Duration::from_millis(200);
+/// A read seen this many times in the state of another wait mode ...
+const WRONG_STATE_LOOKS: u32 = 5;
+/// ... over at least this many ns is asleep in the wrong mode.
+const WRONG_STATE_NS: u64 = 20_000_000;
 /// Tries of a shrink candidate before it counts as passing.
 const SHRINK_TRIES: usize = 3;
 
@@ -85,6 +90,9 @@ pub struct Plan {
     pub restart: bool,
     /// The signal the controller sends it once it is seen asleep in a blocking read.
     pub signal: Option<Sig>,
+    /// The controller writes once when it first sees it asleep: a lone write, whose reader
+    /// the FIFO order names.
+    pub probe: bool,
 }
 
 /// One run: its configuration and its tasks.
@@ -133,6 +141,7 @@ impl Schedule {
                 steps: vec![Step::Pause(rng.random_range(0..=10)), Step::Op(Call::Read)],
                 restart,
                 signal: Some(sig),
+                probe: false,
             });
         }
         // Two sleepers without a signal, one well after the other: the controller sees the
@@ -146,6 +155,7 @@ impl Schedule {
                 steps: vec![Step::Pause(pause), Step::Op(Call::Read)],
                 restart: false,
                 signal: None,
+                probe: i == 1,
             });
         }
         for i in 0..2 {
@@ -170,6 +180,7 @@ impl Schedule {
                 steps,
                 restart: false,
                 signal: None,
+                probe: false,
             });
         }
         Self {
@@ -210,6 +221,7 @@ impl Schedule {
                 steps.join(", "),
                 match p.signal {
                     Some(s) => format!("; once asleep: {s:?}"),
+                    None if p.probe => "; once asleep: the controller writes".into(),
                     None => String::new(),
                 }
             ));
@@ -377,6 +389,11 @@ struct Task {
     sent: Option<u64>,
     /// Seen asleep again after its signal.
     reseen: bool,
+    /// Its probe write was made.
+    probed: bool,
+    /// Seen in its read in the state of another wait mode: which operation, since when, how
+    /// many times.
+    wrong: Option<(usize, u64, u32)>,
 }
 
 /// A run in progress.
@@ -445,22 +462,42 @@ impl RunState<'_> {
             }
             let pid = self.tasks[t].pid;
             let t1 = now();
+            // Asleep in the read itself: S or D while inside read(2), not in a page fault or
+            // anything else on the way.
+            let in_read = || sys::proc_syscall(pid) == Some(libc::SYS_read);
+            let before = in_read();
             let Ok(state) = sys::proc_state(pid) else {
                 continue;
             };
+            let inside = before && in_read();
             let t2 = now();
-            if !matches!(state, 'S' | 'D') || self.board.slots[t][k].resp.load(SeqCst) != 0 {
+            if !inside
+                || !matches!(state, 'S' | 'D')
+                || self.board.slots[t][k].resp.load(SeqCst) != 0
+            {
                 continue;
             }
             let want = self.sched.cfg.mode.proc_state();
             if state != want {
-                return Ok(Some(format!(
-                    "task {t} ({}, pid {pid}) asleep in its blocking read in state {state}, but \
-                     wait_mode={} sleeps in state {want}",
-                    self.sched.tasks[t].name,
-                    self.sched.cfg.mode.name()
-                )));
+                // A passing state (a lock on the way into the wait) is not the wait's; the wait
+                // in the wrong state is seen again and again.
+                if self.tasks[t].wrong.is_some_and(|(op, _, _)| op != k) {
+                    self.tasks[t].wrong = None;
+                }
+                let (_, since, n) = self.tasks[t].wrong.get_or_insert((k, t1, 0));
+                *n += 1;
+                if *n >= WRONG_STATE_LOOKS && t2 - *since >= WRONG_STATE_NS {
+                    return Ok(Some(format!(
+                        "task {t} ({}, pid {pid}) asleep in its blocking read in state {state} \
+                         ({n} looks over {} ms), but wait_mode={} sleeps in state {want}",
+                        self.sched.tasks[t].name,
+                        (t2 - *since) / 1_000_000,
+                        self.sched.cfg.mode.name()
+                    )));
+                }
+                continue;
             }
+            self.tasks[t].wrong = None;
             if self.tasks[t].seen == Some(k) {
                 self.tasks[t].reseen = true;
             }
@@ -475,6 +512,10 @@ impl RunState<'_> {
             });
             if let Some(sig) = self.tasks[t].signal.take() {
                 self.send(t, sig)?;
+            }
+            if self.sched.tasks[t].probe && !self.tasks[t].probed {
+                self.tasks[t].probed = true;
+                self.ctl_op(Call::Write);
             }
         }
         Ok(None)
@@ -714,6 +755,8 @@ pub fn run(ctx: &Ctx, sched: &Schedule) -> CaseResult<Verdict> {
             signal: plan.signal,
             sent: None,
             reseen: false,
+            probed: false,
+            wrong: None,
         });
     }
     let mut r = RunState {
@@ -850,9 +893,10 @@ fn smaller(s: &Schedule) -> Vec<Schedule> {
         }
     }
     for t in 0..s.tasks.len() {
-        if s.tasks[t].signal.is_some() {
+        if s.tasks[t].signal.is_some() || s.tasks[t].probe {
             let mut c = s.clone();
             c.tasks[t].signal = None;
+            c.tasks[t].probe = false;
             out.push(c);
         }
         for k in 0..s.tasks[t].steps.len() {
