@@ -14,6 +14,7 @@ mod fail_nth;
 mod kconfig;
 mod kmsg;
 mod ktap;
+mod lin;
 mod module;
 mod oracle;
 mod readers;
@@ -50,7 +51,7 @@ struct Cli {
     /// The module file to load.
     #[arg(long, default_value = "/modules/complete_dev.ko")]
     module: std::path::PathBuf,
-    /// Seed of the model and stress_soak cases (default: from the clock, printed); a failure
+    /// Seed of the model, model_concurrent and stress_soak cases (default: from the clock, printed); a failure
     /// prints the seed that replays it: `complete_dev model --seed S --model-cases 1`.
     #[arg(long, env = "COMPLETE_TEST_SEED")]
     seed: Option<u64>,
@@ -63,6 +64,14 @@ struct Cli {
     /// Most shrink steps after a model failure.
     #[arg(long, env = "COMPLETE_MODEL_SHRINK", default_value_t = 2000)]
     model_shrink: u32,
+    /// Runs of the model_concurrent case (each on a freshly loaded module, run i with seed
+    /// S + i); a failure prints the seed that replays it:
+    /// `complete_dev model_concurrent --seed S --model-runs 1`.
+    #[arg(long, env = "COMPLETE_MODEL_RUNS", default_value_t = 72)]
+    model_runs: u32,
+    /// Most seconds spent shrinking a failing model_concurrent run.
+    #[arg(long, env = "COMPLETE_MODEL_SHRINK_SECS", default_value_t = 120)]
+    model_shrink_secs: u32,
     /// Worker threads of the stress_soak case.
     #[arg(long, env = "COMPLETE_SOAK_WORKERS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=256))]
     soak_workers: u32,
@@ -102,6 +111,8 @@ fn main() -> ExitCode {
         model_cases: cli.model_cases,
         model_ops: cli.model_ops as usize,
         model_shrink: cli.model_shrink,
+        model_runs: cli.model_runs,
+        model_shrink_secs: cli.model_shrink_secs,
         soak_workers: cli.soak_workers as usize,
         soak_ops: cli.soak_ops as usize,
     };

@@ -445,6 +445,25 @@ pub fn proc_flags(pid: i32) -> Result<u32, String> {
 /// (`synchronize_group_exit()`), before `PF_EXITING`: the task is exiting.
 pub const PF_POSTCOREDUMP: u32 = 0x8;
 
+/// The system call number `pid` is blocked in (`/proc/<pid>/syscall`); `None` when it is
+/// running, in none (-1), or the file cannot be read.
+pub fn proc_syscall(pid: i32) -> Option<i64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    s.split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .filter(|&n: &i64| n >= 0)
+}
+
+/// `state X, wchan Y` of a task, for the report of one that hung.
+pub fn describe_task(pid: i32) -> String {
+    let state = proc_state(pid).map_or_else(|e| e, String::from);
+    let wchan =
+        std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_else(|e| format!("({e})"));
+    format!("state {state}, wchan {wchan}")
+}
+
 /// The `key:\tvalue` lines of `/proc/<pid>/fdinfo/<fd>` (`pid` 0 means self).
 pub fn fdinfo(pid: i32, fd: RawFd) -> Result<Vec<(String, String)>, String> {
     let path = if pid == 0 {

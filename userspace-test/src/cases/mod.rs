@@ -104,6 +104,7 @@ pub const CASES: &[Case] = &[
     case("kthread_repeat", None, kthread::kthread_repeat),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
     case("model", None, model::model),
+    case("model_concurrent", None, model::model_concurrent),
     case(
         "stress_writers_pending_max",
         None,
@@ -144,6 +145,10 @@ pub struct Opts {
     pub model_ops: usize,
     /// Most shrink steps of a failing `model` case.
     pub model_shrink: u32,
+    /// Runs of `model_concurrent`.
+    pub model_runs: u32,
+    /// Most seconds spent shrinking a failing `model_concurrent` run.
+    pub model_shrink_secs: u32,
     /// Worker threads of `stress_soak`.
     pub soak_workers: usize,
     /// Operations of `stress_soak` in all.

@@ -27,6 +27,10 @@ use crate::readers::{ReaderOpts, Readers};
 use crate::sys::{self, Errno, Exit};
 use crate::uapi::{self, CompleteStatus};
 
+mod concurrent;
+
+pub use concurrent::model_concurrent;
+
 /// The writable parameter the `Verbose` operation writes.
 const VERBOSE: &str = "/sys/module/complete_dev/parameters/verbose";
 
@@ -130,7 +134,7 @@ impl Driver {
                 drop(self.files.remove(f));
                 Some(Ok(0))
             }
-            Op::Read(f, len) => r(self.read(f, len)),
+            Op::Read(f, len) => r(self.read(f, len)?),
             Op::ReadNowait(f, len) => {
                 let mut buf = [0u8; 4096];
                 let iov = libc::iovec {
@@ -193,26 +197,50 @@ impl Driver {
     }
 
     /// A read on a parent file. A blocking read is only drawn when the model says it returns at
-    /// once; should the driver sleep anyway, a watchdog releases it with `COMPLETE_ALL` after
-    /// [`WAIT`] so the failure is reported instead of hanging the run.
-    fn read(&self, f: usize, len: usize) -> Result<i64, Errno> {
+    /// once; should the driver sleep anyway, the read has hung: after [`WAIT`] a watchdog notes
+    /// the reading thread's state and wchan, and only then releases it with `COMPLETE_ALL` so
+    /// that the run can go on to report the hang as a failure (never as the read's result).
+    fn read(&self, f: usize, len: usize) -> CaseResult<Result<i64, Errno>> {
         let mut buf = [0u8; 4096];
         let len = len.min(buf.len());
         let (tx, rx) = mpsc::channel::<()>();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                if rx.recv_timeout(WAIT) == Err(mpsc::RecvTimeoutError::Timeout) {
-                    if let Ok(fd) = sys::open(sys::DEV_PATH, libc::O_WRONLY | libc::O_NONBLOCK) {
-                        let _ = ioctl(fd.as_raw_fd(), uapi::COMPLETE_IOC_COMPLETE_ALL, 0);
-                    }
+        // SAFETY: gettid has no memory effects.
+        let tid = unsafe { libc::gettid() };
+        let hung = std::thread::scope(|s| {
+            let watchdog = s.spawn(move || {
+                if rx.recv_timeout(WAIT) != Err(mpsc::RecvTimeoutError::Timeout) {
+                    return None;
                 }
+                let task = format!("/proc/self/task/{tid}");
+                let state = std::fs::read_to_string(format!("{task}/stat"))
+                    .ok()
+                    .and_then(|st| {
+                        let i = st.rfind(')')?;
+                        st[i + 1..].split_whitespace().next().map(String::from)
+                    })
+                    .unwrap_or_else(|| "unknown".into());
+                let wchan = std::fs::read_to_string(format!("{task}/wchan"))
+                    .unwrap_or_else(|e| format!("({e})"));
+                if let Ok(fd) = sys::open(sys::DEV_PATH, libc::O_WRONLY | libc::O_NONBLOCK) {
+                    let _ = ioctl(fd.as_raw_fd(), uapi::COMPLETE_IOC_COMPLETE_ALL, 0);
+                }
+                Some(format!("state {state}, wchan {wchan}"))
             });
             // SAFETY: `buf` is valid for writes of `len` bytes.
             let n = unsafe { libc::read(self.raw(f), buf.as_mut_ptr().cast(), len) };
             let res = sys::cvt(n).map(|n| n as i64);
             drop(tx);
-            res
-        })
+            (res, watchdog.join().ok().flatten())
+        });
+        match hung {
+            (_, Some(how)) => Err(CaseError::Fail(format!(
+                "the blocking read on file {f} (the test itself, pid {}, thread {tid}) did not \
+                 return within {WAIT:?}, though the model says it returns at once: it hung in \
+                 {how} (released by COMPLETE_ALL only to report this)",
+                self.me
+            ))),
+            (res, None) => Ok(res),
+        }
     }
 
     /// Waits for the sleepers that end in this operation and checks how they ended.
@@ -229,8 +257,13 @@ impl Driver {
             .collect();
         for _ in &readers {
             let Some(r) = self.readers.next_report(WAIT)? else {
-                let left: Vec<u32> = want.values().map(|(id, _)| *id).collect();
-                crate::bail!("sleepers {left:?} did not return within {WAIT:?}");
+                let left: Vec<String> = want
+                    .iter()
+                    .map(|(&pid, (id, _))| {
+                        format!("sleeper {id} (pid {pid}, {})", sys::describe_task(pid))
+                    })
+                    .collect();
+                crate::bail!("did not return within {WAIT:?}: {}", left.join("; "));
             };
             let Some((id, End::Read { res, signals })) = want.remove(&r.pid) else {
                 crate::bail!(
