@@ -75,6 +75,8 @@ pub const CASES: &[Case] = &[
     case("ioctl_unknown", Some(""), ioctl::unknown),
     case("file_bad_input", Some(""), file::bad_input),
     case("file_fdinfo", Some(""), file::fdinfo),
+    case("file_fdinfo_exact", Some(""), file::fdinfo_exact),
+    case("file_ioctl_only", Some(""), file::ioctl_only),
     case("param_verbose", Some("verbose=1"), param::verbose),
     case("lifecycle_unload", None, lifecycle::unload),
     case("file_permissions", Some(""), file::permissions),
