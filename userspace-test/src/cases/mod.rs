@@ -72,6 +72,11 @@ pub const CASES: &[Case] = &[
     case("ioctl_complete_all", Some(""), ioctl::complete_all),
     case("ioctl_reinit", Some(""), ioctl::reinit),
     case("ioctl_status", Some(""), ioctl::status),
+    case(
+        "ioctl_status_fields",
+        Some("timeout_ms=3000"),
+        ioctl::status_fields,
+    ),
     case("ioctl_unknown", Some(""), ioctl::unknown),
     case("file_bad_input", Some(""), file::bad_input),
     case("file_fdinfo", Some(""), file::fdinfo),
