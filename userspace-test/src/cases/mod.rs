@@ -86,6 +86,9 @@ pub const CASES: &[Case] = &[
     case("lifecycle_unload", None, lifecycle::unload),
     case("file_permissions", Some(""), file::permissions),
     case("param_refused", None, param::refused),
+    case("param_accepted", None, param::accepted),
+    case("param_sysfs", Some(""), param::sysfs),
+    case("param_modinfo", None, param::modinfo),
     case("nonblock_rwf_nowait", Some(""), nonblock::rwf_nowait),
     case(
         "param_pending_max",
