@@ -390,21 +390,21 @@ module_param_sysfs!(
     /// How `read()` sleeps.
     WAIT_MODE: ChoiceParam<WaitMode> = ChoiceParam::new(),
     name: "wait_mode", type: "charp", perm: 0o444,
-    desc: "how read() sleeps: interruptible (default), killable, or uninterruptible (LDD3, D state)"
+    desc: "how read() sleeps: interruptible, killable, or uninterruptible (LDD3, D state); default interruptible"
 );
 
 module_param_sysfs!(
     /// Longest wait of a read, in milliseconds; 0 waits for ever.
     TIMEOUT_MS: UintParam = UintParam::new(0, 3_600_000),
     name: "timeout_ms", type: "uint", perm: 0o444,
-    desc: "longest wait of a read in ms, 0 = for ever (default), at most 3600000; ETIMEDOUT on expiry"
+    desc: "longest wait of a read in ms, 0 = for ever; ETIMEDOUT on expiry; default 0, at most 3600000"
 );
 
 module_param_sysfs!(
     /// Whether reads and writes are logged.
     VERBOSE: BoolParam = BoolParam::new(true),
     name: "verbose", type: "bool", perm: 0o644,
-    desc: "log each sleep, wake-up and write (default Y; writable at run time)"
+    desc: "log each sleep, wake-up and write; writable at run time; default Y"
 );
 
 /// The largest pending count a write may leave: `UINT_MAX - 1`, less one per task that could
@@ -417,7 +417,7 @@ module_param_sysfs!(
     /// pass the check once: see the module documentation).
     PENDING_MAX: UintParam = UintParam::new(PENDING_LIMIT, PENDING_LIMIT),
     name: "pending_max", type: "uint", perm: 0o444,
-    desc: "test only: a write that would leave more pending completions fails with EOVERFLOW (default and most 4290772990)"
+    desc: "test only: a write that would leave more pending completions fails with EOVERFLOW; default 4290772990, at most 4290772990"
 );
 
 /// `COMPLETE_IOC_COMPLETE_ALL`, as `kernel::ioctl` encodes it for this architecture.

@@ -64,6 +64,87 @@ mod tests {
         Ok(())
     }
 
+    /// `(input, C kstrtobool(input) result)`: what C's `bool` parameters accept
+    /// (`param_set_bool()` hands the value to `kstrtobool()`, which reads at most two bytes).
+    const KSTRTOBOOL: &[(&CStr, Result<bool>)] = &[
+        (c"y", Ok(true)),
+        (c"Y", Ok(true)),
+        (c"1", Ok(true)),
+        (c"yes", Ok(true)),
+        (c"t", Ok(true)),
+        (c"T", Ok(true)),
+        (c"e", Ok(true)),
+        (c"E", Ok(true)),
+        (c"on", Ok(true)),
+        (c"ON", Ok(true)),
+        (c"oN", Ok(true)),
+        (c"1\n", Ok(true)),
+        (c"y\n\n", Ok(true)),
+        (c"1junk", Ok(true)),
+        (c"n", Ok(false)),
+        (c"N", Ok(false)),
+        (c"0", Ok(false)),
+        (c"no", Ok(false)),
+        (c"f", Ok(false)),
+        (c"F", Ok(false)),
+        (c"d", Ok(false)),
+        (c"D", Ok(false)),
+        (c"off", Ok(false)),
+        (c"OFF", Ok(false)),
+        (c"of", Ok(false)),
+        (c"0\n", Ok(false)),
+        (c"", Err(EINVAL)),
+        (c"\n", Err(EINVAL)),
+        (c"o", Err(EINVAL)),
+        (c"o\n", Err(EINVAL)),
+        (c"ox", Err(EINVAL)),
+        (c"2", Err(EINVAL)),
+        (c" 1", Err(EINVAL)),
+        (c"-1", Err(EINVAL)),
+        (c"maybe", Err(EINVAL)),
+    ];
+
+    #[test]
+    fn bool_parses_as_c_kstrtobool() -> Result {
+        static B: BoolParam = BoolParam::new(false);
+        let kp = kernel_param(&B);
+        for &(input, want) in KSTRTOBOOL {
+            // C's own answer first: the table is C's behaviour, not a guess.
+            let mut c_value = false;
+            // SAFETY: `input` is NUL-terminated; `c_value` is valid for writes.
+            let c_ret = unsafe { bindings::kstrtobool(input.as_char_ptr(), &mut c_value) };
+            let c_result = if c_ret == 0 {
+                Ok(c_value)
+            } else {
+                Err(Error::from_errno(c_ret))
+            };
+            if c_result != want {
+                pr_err!(
+                    "kstrtobool({:?}) is {:?}, the table says {:?}\n",
+                    input,
+                    c_result,
+                    want
+                );
+            }
+            assert_eq!(c_result, want);
+            let before = B.get();
+            // SAFETY: `kp` is a valid `kernel_param` whose `arg` is a static `BoolParam`;
+            // `input` is NUL-terminated.
+            let ret = unsafe { set_param::<BoolParam>(input.as_char_ptr(), &kp) };
+            match want {
+                Ok(v) => {
+                    assert_eq!(ret, 0);
+                    assert_eq!(B.get(), v);
+                }
+                Err(e) => {
+                    assert_eq!(ret, e.to_errno());
+                    assert_eq!(B.get(), before);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `(input, C kstrtouint(input, 0, ..) result)`: what C's `uint` parameters accept.
     const KSTRTOUINT: &[(&CStr, Result<u32>)] = &[
         (c"0", Ok(0)),

@@ -478,6 +478,75 @@ pub fn fdinfo(pid: i32, fd: RawFd) -> Result<Vec<(String, String)>, String> {
         .collect())
 }
 
+/// The whole text of `/proc/<pid>/fdinfo/<fd>` (`pid` 0 means self), byte for byte.
+pub fn fdinfo_text(pid: i32, fd: RawFd) -> Result<String, String> {
+    let path = if pid == 0 {
+        format!("/proc/self/fdinfo/{fd}")
+    } else {
+        format!("/proc/{pid}/fdinfo/{fd}")
+    };
+    let b = std::fs::read(&path).map_err(|e| format!("read {path}: {e}"))?;
+    String::from_utf8(b).map_err(|e| format!("{path}: not UTF-8: {e}"))
+}
+
+/// The descriptor numbers in `pid`'s file table that refer to `path` (from `/proc/<pid>/fd`).
+pub fn fds_of(pid: i32, path: &str) -> Result<Vec<RawFd>, String> {
+    let dir = format!("/proc/{pid}/fd");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).map_err(|e| format!("read_dir {dir}: {e}"))? {
+        let e = e.map_err(|e| format!("read_dir {dir}: {e}"))?;
+        // A descriptor closed meanwhile is simply not one of them.
+        let Ok(target) = std::fs::read_link(e.path()) else {
+            continue;
+        };
+        if target.as_os_str() == path {
+            if let Some(n) = e.file_name().to_str().and_then(|n| n.parse().ok()) {
+                out.push(n);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// The mount id (`statx` `STATX_MNT_ID`, the number fdinfo's `mnt_id:` shows) and the inode
+/// number of `path`.
+pub fn mnt_id_ino(path: &str) -> Result<(u64, u64), Errno> {
+    let p = cstring(path)?;
+    // SAFETY: an all-zero `statx` is a valid value of this plain C struct.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `p` is NUL-terminated and `stx` valid for writes, both for the call.
+    cvt(unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            0,
+            libc::STATX_INO | libc::STATX_MNT_ID,
+            &mut stx,
+        )
+    })?;
+    if stx.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(Errno(libc::ENOSYS));
+    }
+    Ok((stx.stx_mnt_id, stx.stx_ino))
+}
+
+/// The kernel's `O_LARGEFILE`, which `open()` adds to every file's flags on a 64-bit kernel
+/// (`force_o_largefile()`) and fdinfo shows (`arch/*/include/uapi/asm/fcntl.h`); libc calls it
+/// 0 on 64-bit targets.
+pub const KERNEL_O_LARGEFILE: i32 = if cfg!(target_arch = "aarch64") {
+    0o400000
+} else if cfg!(target_arch = "powerpc64") {
+    0o200000
+} else if cfg!(target_arch = "mips64") {
+    0o20000
+} else if cfg!(target_arch = "sparc64") {
+    0o1000000
+} else {
+    // asm-generic (x86_64, riscv64, loongarch64, s390x).
+    0o100000
+};
+
 /// Calls `check` every few milliseconds until it says `true` or `timeout` passes; then fails
 /// with `what` and the last state `check` described.
 pub fn poll_until(

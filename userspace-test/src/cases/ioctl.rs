@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::{expect_errno, expect_ok, zero, Ctx, WAIT};
 use crate::error::{CaseResult, Context};
 use crate::kmsg::{step, Event};
-use crate::readers::{OnSigint, ReaderOpts, Readers};
+use crate::readers::{OnSigint, ReaderOpts, Readers, Report};
 use crate::sys::{self, Dev, Mapping};
 use crate::uapi::{self, CompleteStatus};
 use crate::{bail, ensure, ensure_eq};
@@ -244,6 +244,181 @@ pub fn status(ctx: &Ctx) -> CaseResult {
     want.reads_woken = 4;
     want.completes = 4;
     ctx.expect_status(&dev, want, "at the end")
+}
+
+/// The names of the words of `struct complete_status`, in the order of the C struct
+/// (`uapi/complete_dev.rs`), for messages.
+const STATUS_WORDS: [&str; 8] = [
+    "pending",
+    "all_done",
+    "sleepers",
+    "reads_woken",
+    "reads_interrupted",
+    "reads_timed_out",
+    "reads_would_block",
+    "completes",
+];
+
+/// `COMPLETE_IOC_STATUS` into nine words filled with a pattern: returns the first eight, and
+/// fails if the ninth was written (the record is exactly 64 bytes).
+fn status_words(dev: &Dev) -> CaseResult<[u64; 8]> {
+    const CANARY: u64 = 0xa5a5_5a5a_c3c3_3c3c;
+    let mut buf = [CANARY; 9];
+    expect_ok(
+        dev.ioctl(sys::IOC_STATUS, buf.as_mut_ptr() as usize),
+        0,
+        "ioctl(COMPLETE_IOC_STATUS)",
+    )?;
+    ensure_eq!(buf[8], CANARY, "the word after the 64-byte STATUS record");
+    let mut words = [0; 8];
+    words.copy_from_slice(&buf[..8]);
+    Ok(words)
+}
+
+/// Fails unless `got` equals `want`, naming every word that differs.
+fn expect_words(got: [u64; 8], want: [u64; 8], when: &str) -> CaseResult {
+    let diff: Vec<String> = STATUS_WORDS
+        .iter()
+        .zip(got.iter().zip(want.iter()))
+        .filter(|(_, (g, w))| g != w)
+        .map(|(name, (g, w))| format!("{name} = {g}, expected {w}"))
+        .collect();
+    ensure!(
+        diff.is_empty(),
+        "STATUS {when}: {} (whole record {got:?}, expected {want:?})",
+        diff.join("; ")
+    );
+    Ok(())
+}
+
+/// The STATUS record word by word, in the C struct's order, against counts the case makes
+/// itself, each counter brought to a different value so that two fields swapped cannot pass:
+/// 6 `EAGAIN` reads, 5 reads that time out, 4 interrupted by a signal, 2 readers asleep at once
+/// (`sleepers` 2 in the record read while they sleep), woken by 2 writes, 8 writes banked and
+/// one taken (`pending` 7), `all_done` 1 and `pending` 0 after `COMPLETE_ALL`, both 0 after
+/// `REINIT`. Runs with `timeout_ms=3000`: the readers that time out take that long, and those
+/// seen asleep or signalled must be so within it.
+pub fn status_fields(ctx: &Ctx) -> CaseResult {
+    let dev = ctx.open()?;
+    let nb = ctx.open_nb()?;
+    // [pending, all_done, sleepers, woken, interrupted, timed_out, would_block, completes]
+    let mut want = [0u64; 8];
+    expect_words(status_words(&dev)?, want, "right after insmod")?;
+    for i in 0..6 {
+        expect_errno(nb.read(1), libc::EAGAIN, &format!("O_NONBLOCK read #{i}"))?;
+    }
+    want[6] = 6;
+    expect_words(status_words(&dev)?, want, "after 6 EAGAIN reads")?;
+
+    let mut rd = Readers::new()?;
+    let pids = (0..5)
+        .map(|i| rd.spawn(&format!("ct-stto{i}"), ReaderOpts::default()))
+        .collect::<CaseResult<Vec<_>>>()?;
+    for r in reports_of(&mut rd, &pids)? {
+        r.expect_err(libc::ETIMEDOUT)?;
+    }
+    want[5] = 5;
+    expect_words(status_words(&dev)?, want, "after 5 timed-out reads")?;
+
+    let opts = ReaderOpts {
+        sigint: OnSigint::Handler,
+        ..ReaderOpts::default()
+    };
+    let pids = (0..4)
+        .map(|i| rd.spawn(&format!("ct-stint{i}"), opts))
+        .collect::<CaseResult<Vec<_>>>()?;
+    ctx.wait_sleepers(&dev, 4)?;
+    for &pid in &pids {
+        sys::kill(pid, libc::SIGINT).map_err(|e| format!("kill({pid}, SIGINT): {e}"))?;
+    }
+    for r in reports_of(&mut rd, &pids)? {
+        r.expect_err(libc::EINTR)?;
+    }
+    want[4] = 4;
+    expect_words(status_words(&dev)?, want, "after 4 interrupted reads")?;
+
+    let pids = (0..2)
+        .map(|i| rd.spawn(&format!("ct-stslp{i}"), ReaderOpts::default()))
+        .collect::<CaseResult<Vec<_>>>()?;
+    // The record that first shows both asleep is the one compared (a later one could already
+    // see a reader time out).
+    let mut asleep = None;
+    sys::poll_until(WAIT, "STATUS.sleepers == 2", || {
+        let w = status_words(&dev)?;
+        Ok(if w[2] == 2 {
+            asleep = Some(w);
+            Ok(())
+        } else {
+            Err(format!("{w:?}"))
+        })
+    })?;
+    want[2] = 2;
+    if let Some(w) = asleep {
+        expect_words(w, want, "with 2 readers asleep")?;
+    }
+    for i in 0..2 {
+        expect_ok(dev.write(b"x"), 1, &format!("write #{i} to wake a sleeper"))?;
+    }
+    for r in reports_of(&mut rd, &pids)? {
+        r.expect_ok()?;
+    }
+    want[2] = 0;
+    want[3] = 2;
+    want[7] = 2;
+    expect_words(status_words(&dev)?, want, "after 2 writes woke them")?;
+
+    for i in 0..8 {
+        expect_ok(dev.write(b"x"), 1, &format!("banked write #{i}"))?;
+    }
+    expect_ok(nb.read(1), 0, "O_NONBLOCK read of a banked write")?;
+    want[0] = 7;
+    want[3] = 3;
+    want[7] = 10;
+    expect_words(
+        status_words(&dev)?,
+        want,
+        "after 8 banked writes and 1 read",
+    )?;
+
+    expect_ok(dev.ioctl(sys::IOC_COMPLETE_ALL, 0), 0, "COMPLETE_ALL")?;
+    want[0] = 0;
+    want[1] = 1;
+    expect_words(status_words(&dev)?, want, "after COMPLETE_ALL")?;
+    expect_ok(nb.read(1), 0, "O_NONBLOCK read after COMPLETE_ALL")?;
+    expect_ok(dev.write(b"x"), 1, "write after COMPLETE_ALL")?;
+    want[3] = 4;
+    want[7] = 11;
+    expect_words(
+        status_words(&dev)?,
+        want,
+        "after a read and a write while all done",
+    )?;
+
+    expect_ok(dev.ioctl(sys::IOC_REINIT, 0), 0, "REINIT")?;
+    want[1] = 0;
+    expect_words(status_words(&dev)?, want, "after REINIT")?;
+    expect_errno(nb.read(1), libc::EAGAIN, "O_NONBLOCK read after REINIT")?;
+    want[6] = 7;
+    expect_words(status_words(&dev)?, want, "at the end")
+}
+
+/// One report from each of `pids`, in the order they came; every reader reaped.
+fn reports_of(rd: &mut Readers, pids: &[i32]) -> CaseResult<Vec<Report>> {
+    let mut out: Vec<Report> = Vec::new();
+    while out.len() < pids.len() {
+        match rd.next_report(WAIT)? {
+            Some(r) if pids.contains(&r.pid) && !out.iter().any(|o| o.pid == r.pid) => out.push(r),
+            Some(r) => bail!("unexpected report from reader {}: {}", r.pid, r.outcome()),
+            None => bail!(
+                "only {} of readers {pids:?} returned within {WAIT:?}: {out:?}",
+                out.len()
+            ),
+        }
+    }
+    for &pid in pids {
+        rd.reap(pid, WAIT)?;
+    }
+    Ok(out)
 }
 
 /// `_IOC(dir, 0xC9, nr, size)` for building wrong commands.

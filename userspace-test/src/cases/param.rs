@@ -2,9 +2,11 @@
 //! The module parameters: `verbose` writable at run time, out-of-range values refused, a bare
 //! boolean, the `pending_max` bound.
 
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::{expect_errno, expect_ok, zero, Ctx, WAIT};
+use super::{expect_errno, expect_ok, zero, Ctx};
 use crate::error::{CaseResult, Context};
 use crate::kmsg::Event;
 use crate::module;
@@ -47,52 +49,6 @@ pub fn verbose(ctx: &Ctx) -> CaseResult {
         1,
         "'awakening' lines in all"
     );
-    Ok(())
-}
-
-/// Out-of-range parameters make insmod fail, leave nothing loaded, and the driver logs why.
-pub fn refused(ctx: &Ctx) -> CaseResult {
-    module::unload_settled()?;
-    for (param, bad) in [
-        ("wait_mode", "bogus"),
-        ("timeout_ms", "99999999"),
-        ("verbose", "maybe"),
-    ] {
-        let arg = format!("{param}={bad}");
-        match module::load(&ctx.opts.module, &arg) {
-            Ok(()) => {
-                let _ = module::unload_settled();
-                bail!("insmod {arg} succeeded");
-            }
-            Err(e) => {
-                ensure!(
-                    e.0 != libc::ENOENT && e.0 != libc::EEXIST,
-                    "insmod {arg} failed for the wrong reason: {e}"
-                );
-            }
-        }
-        ensure!(
-            !module::is_loaded(),
-            "module loaded after insmod {arg} failed"
-        );
-        ensure!(
-            !Path::new(sys::DEV_PATH).exists(),
-            "{} exists after insmod {arg} failed",
-            sys::DEV_PATH
-        );
-        sys::poll_until(WAIT, &format!("a 'refused' log line for {arg}"), || {
-            let k = ctx.kmsg_now()?;
-            let found = k
-                .module_messages()
-                .iter()
-                .any(|m| m.contains("refused") && m.contains(param) && m.contains(bad));
-            Ok(if found {
-                Ok(())
-            } else {
-                Err(format!("module lines so far: {:?}", k.module_messages()))
-            })
-        })?;
-    }
     Ok(())
 }
 
@@ -153,4 +109,623 @@ pub fn pending_max(ctx: &Ctx) -> CaseResult {
     want.pending = PENDING_MAX;
     want.completes += PENDING_MAX + 2 + PENDING_MAX;
     ctx.expect_status(&dev, want, "at the end")
+}
+
+/// The parameter files of the module.
+const PARAMS_DIR: &str = "/sys/module/complete_dev/parameters";
+
+/// The largest `pending_max`, and its default: `UINT_MAX - 1 - PID_MAX_LIMIT` (complete_dev.rs).
+pub const PENDING_LIMIT: u32 = u32::MAX - 1 - (1 << 22);
+
+/// The largest `timeout_ms`: one hour.
+pub const TIMEOUT_MAX: u32 = 3_600_000;
+
+/// What the driver says a `uint` parameter takes, in its refusal line.
+fn expected_uint(max: u32) -> String {
+    format!("a number from 0 to {max}")
+}
+
+/// What the driver says `verbose` takes.
+const EXPECTED_BOOL: &str = "one of y, n, 1, 0, on, off";
+
+/// What the driver says `wait_mode` takes.
+const EXPECTED_WAIT: &str = "one of interruptible, killable, uninterruptible";
+
+/// The values of the four parameters as a load gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Values {
+    wait_mode: &'static str,
+    timeout_ms: u32,
+    verbose: bool,
+    pending_max: u32,
+}
+
+/// The values of a load without parameters.
+const DEFAULTS: Values = Values {
+    wait_mode: "interruptible",
+    timeout_ms: 0,
+    verbose: true,
+    pending_max: PENDING_LIMIT,
+};
+
+impl Values {
+    /// The text of each parameter file, byte for byte, by file name.
+    fn files(&self) -> [(&'static str, String); 4] {
+        [
+            ("pending_max", format!("{}\n", self.pending_max)),
+            ("timeout_ms", format!("{}\n", self.timeout_ms)),
+            (
+                "verbose",
+                if self.verbose { "Y\n" } else { "N\n" }.to_string(),
+            ),
+            ("wait_mode", format!("{}\n", self.wait_mode)),
+        ]
+    }
+
+    /// The driver's `loaded:` line (with the module's log prefix).
+    fn loaded_line(&self) -> String {
+        format!(
+            "complete_dev: loaded: /dev/complete, wait_mode={} timeout_ms={} verbose={} \
+             pending_max={}",
+            self.wait_mode, self.timeout_ms, self.verbose, self.pending_max
+        )
+    }
+}
+
+/// Fails unless every parameter file holds exactly what `want` gives.
+fn expect_files(want: &Values, what: &str) -> CaseResult {
+    for (name, text) in want.files() {
+        let path = format!("{PARAMS_DIR}/{name}");
+        let got = std::fs::read(&path).with_ctx(|| format!("read {path}"))?;
+        ensure!(
+            got == text.as_bytes(),
+            "{path} {what}: got {:?}, expected {text:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    Ok(())
+}
+
+/// Lines the kernel prints on the first load of an out-of-tree or unsigned module, whatever its
+/// parameters: not the driver's, and not about parameters.
+fn is_taint_line(m: &str) -> bool {
+    m.ends_with("loading out-of-tree module taints kernel.")
+        || m.contains("module verification failed")
+}
+
+/// Loads the module (unloading it first) with `params`: the result of `finit_module`, and the
+/// kernel log lines with the module's prefix that the load printed, in order.
+fn load_logged(ctx: &Ctx, params: &str) -> CaseResult<(Result<(), sys::Errno>, Vec<String>)> {
+    module::unload_settled()?;
+    let before = ctx.kmsg_now()?.records.len();
+    let res = module::load(&ctx.opts.module, params);
+    // printk stores a record before it returns: the load's lines are all there now.
+    let k = ctx.kmsg_now()?;
+    let lines = k.records[before.min(k.records.len())..]
+        .iter()
+        .map(|r| r.msg.clone())
+        .filter(|m| m.starts_with(crate::kmsg::DRIVER_PREFIX) && !is_taint_line(m))
+        .collect();
+    Ok((res, lines))
+}
+
+/// The two lines of a load-time refusal by the driver's `set`: the driver's own, then the
+/// loader's (`kernel/params.c` `parse_args()`, prefixed with the module name).
+fn refusal(name: &str, val: &str, expected: &str) -> [String; 2] {
+    [
+        format!("complete_dev: parameter {name}: '{val}' refused: expected {expected}"),
+        loader_invalid(name, val),
+    ]
+}
+
+/// The loader's line for a value that the parameter refused (any errno but `ENOENT`/`ENOSPC`).
+fn loader_invalid(name: &str, val: &str) -> String {
+    format!("complete_dev: `{val}' invalid for parameter `{name}'")
+}
+
+/// One refused load: the parameters, the errno `finit_module` must give, the lines in order.
+struct Refused {
+    params: &'static str,
+    errno: i32,
+    lines: Vec<String>,
+}
+
+/// Every refused load, with what C's loader gives for the same input: the errno of the
+/// parameter's `set` (`kstrtouint()`: `ERANGE` above `UINT_MAX`, `EINVAL` for anything else it
+/// cannot parse; the bound: `EINVAL`, as `param_set_uint_minmax()`; `kstrtobool()`; a name not in
+/// the table: `EINVAL`), or `EINVAL` from `parse_one()` itself for a name without `=` whose type
+/// takes no bare form (no driver line then). With several refused, the load fails with the last
+/// one's errno (`parse_args()` goes on and keeps the last).
+fn refused_table() -> Vec<Refused> {
+    let r = |params: &'static str, errno: i32, lines: Vec<String>| Refused {
+        params,
+        errno,
+        lines,
+    };
+    let uint = |name: &str, val: &str, max: u32| refusal(name, val, &expected_uint(max)).to_vec();
+    let t = |val: &str| uint("timeout_ms", val, TIMEOUT_MAX);
+    let p = |val: &str| uint("pending_max", val, PENDING_LIMIT);
+    let b = |val: &str| refusal("verbose", val, EXPECTED_BOOL).to_vec();
+    let w = |val: &str| refusal("wait_mode", val, EXPECTED_WAIT).to_vec();
+    let (inval, range) = (libc::EINVAL, libc::ERANGE);
+    vec![
+        r("timeout_ms=3600001", inval, t("3600001")),
+        r("timeout_ms=0x36ee81", inval, t("0x36ee81")),
+        r("timeout_ms=4294967295", inval, t("4294967295")),
+        r("timeout_ms=4294967296", range, t("4294967296")),
+        r("timeout_ms=0x100000000", range, t("0x100000000")),
+        r(
+            "timeout_ms=99999999999999999999",
+            range,
+            t("99999999999999999999"),
+        ),
+        r("timeout_ms=", inval, t("")),
+        r("timeout_ms", inval, vec![loader_invalid("timeout_ms", "")]),
+        r("timeout_ms=abc", inval, t("abc")),
+        r("timeout_ms=-1", inval, t("-1")),
+        r("timeout_ms=-0", inval, t("-0")),
+        r("timeout_ms=1e3", inval, t("1e3")),
+        r("timeout_ms=0x", inval, t("0x")),
+        r("timeout_ms=08", inval, t("08")),
+        r("timeout_ms=5ms", inval, t("5ms")),
+        r("timeout_ms=\" 5\"", inval, t(" 5")),
+        // The driver shows the value without its one trailing newline, the loader as given.
+        r(
+            "timeout_ms=\"3600001\n\"",
+            inval,
+            vec![
+                refusal("timeout_ms", "3600001", &expected_uint(TIMEOUT_MAX))[0].clone(),
+                loader_invalid("timeout_ms", "3600001\n"),
+            ],
+        ),
+        r("pending_max=4290772991", inval, p("4290772991")),
+        r("pending_max=4294967295", inval, p("4294967295")),
+        r("pending_max=4294967296", range, p("4294967296")),
+        r("pending_max=", inval, p("")),
+        r("verbose=", inval, b("")),
+        r("verbose=maybe", inval, b("maybe")),
+        r("verbose=2", inval, b("2")),
+        r("verbose=o", inval, b("o")),
+        r("verbose=-1", inval, b("-1")),
+        r("verbose=\" y\"", inval, b(" y")),
+        r("wait_mode=", inval, w("")),
+        r("wait_mode", inval, vec![loader_invalid("wait_mode", "")]),
+        r("wait_mode=Killable", inval, w("Killable")),
+        r("wait_mode=KILLABLE", inval, w("KILLABLE")),
+        r("wait_mode=kill", inval, w("kill")),
+        r("wait_mode=killable2", inval, w("killable2")),
+        r("wait_mode=\"killable \"", inval, w("killable ")),
+        r("wait_mode=bogus", inval, w("bogus")),
+        r(
+            "verbose=maybe timeout_ms=4294967296",
+            range,
+            [b("maybe"), t("4294967296")].concat(),
+        ),
+        r(
+            "timeout_ms=4294967296 verbose=maybe",
+            inval,
+            [t("4294967296"), b("maybe")].concat(),
+        ),
+        r("timeout_ms=abc timeout_ms=5", inval, t("abc")),
+    ]
+}
+
+/// Every refused load ([`refused_table`]): `finit_module` fails with the errno C's loader gives
+/// for the same input, nothing is left loaded (no module, no node), and the kernel log holds
+/// exactly the lines of the table, in order: the driver's `parameter NAME: 'VALUE' refused:
+/// expected ...` and the loader's `` `VALUE' invalid for parameter `NAME' ``.
+pub fn refused(ctx: &Ctx) -> CaseResult {
+    for row in refused_table() {
+        let arg = row.params;
+        let (res, lines) = load_logged(ctx, arg)?;
+        if res.is_ok() {
+            let _ = module::unload_settled();
+            bail!(
+                "insmod {arg:?} succeeded, expected {}",
+                sys::Errno(row.errno)
+            );
+        }
+        expect_errno(res, row.errno, &format!("insmod {arg:?}"))?;
+        ensure!(
+            !module::is_loaded(),
+            "module loaded after insmod {arg:?} failed"
+        );
+        ensure!(
+            !Path::new(sys::DEV_PATH).exists(),
+            "{} exists after insmod {arg:?} failed",
+            sys::DEV_PATH
+        );
+        ensure_eq!(lines, row.lines, "kernel log lines of insmod {arg:?}");
+    }
+    Ok(())
+}
+
+/// Every accepted load: the parameters, the values they give, the lines before `loaded:`.
+fn accepted_table() -> Vec<(String, Values, Vec<String>)> {
+    let d = DEFAULTS;
+    let t = |timeout_ms| Values { timeout_ms, ..d };
+    let p = |pending_max| Values { pending_max, ..d };
+    let b = |verbose| Values { verbose, ..d };
+    let w = |wait_mode| Values { wait_mode, ..d };
+    let none = Vec::new;
+    let mut rows = vec![
+        ("", d, none()),
+        ("timeout_ms=0", t(0), none()),
+        ("timeout_ms=1", t(1), none()),
+        ("timeout_ms=3600000", t(TIMEOUT_MAX), none()),
+        ("timeout_ms=0x36ee80", t(TIMEOUT_MAX), none()),
+        ("timeout_ms=0x10", t(16), none()),
+        ("timeout_ms=0X1f", t(31), none()),
+        ("timeout_ms=010", t(8), none()),
+        ("timeout_ms=+5", t(5), none()),
+        ("timeout_ms=\"300\"", t(300), none()),
+        ("timeout_ms=\"5\n\"", t(5), none()),
+        ("timeout_ms=7 timeout_ms=9", t(9), none()),
+        ("pending_max=0", p(0), none()),
+        ("pending_max=3", p(3), none()),
+        ("pending_max=4290772990", p(PENDING_LIMIT), none()),
+        ("pending_max=0xffbffffe", p(PENDING_LIMIT), none()),
+        ("verbose", b(true), none()),
+        ("verbose=0 verbose", b(true), none()),
+        ("verbose=\"N\"", b(false), none()),
+        ("verbose=\"1\n\"", b(true), none()),
+        ("wait_mode=interruptible", w("interruptible"), none()),
+        ("wait_mode=killable", w("killable"), none()),
+        ("wait_mode=uninterruptible", w("uninterruptible"), none()),
+        ("wait_mode=\"killable\"", w("killable"), none()),
+        (
+            "wait_mode=\"uninterruptible\n\"",
+            w("uninterruptible"),
+            none(),
+        ),
+        (
+            "wait_mode=killable timeout_ms=300 verbose=0 pending_max=7",
+            Values {
+                wait_mode: "killable",
+                timeout_ms: 300,
+                verbose: false,
+                pending_max: 7,
+            },
+            none(),
+        ),
+        (
+            "bogus=1",
+            d,
+            vec!["complete_dev: unknown parameter 'bogus' ignored".to_string()],
+        ),
+        ("async_probe=1", d, none()),
+        (
+            "timeout_ms=5 -- verbose=0",
+            t(5),
+            vec!["complete_dev: parameters 'verbose=0' after `--' ignored".to_string()],
+        ),
+    ]
+    .into_iter()
+    .map(|(p, v, l)| (p.to_string(), v, l))
+    .collect::<Vec<_>>();
+    // Every form kstrtobool() takes: its first character, or "on"/"off" in any case.
+    for (forms, v) in [
+        (
+            &[
+                "y", "Y", "1", "on", "ON", "oN", "yes", "true", "T", "e", "enable",
+            ][..],
+            true,
+        ),
+        (
+            &[
+                "n", "N", "0", "off", "OFF", "oF", "no", "false", "F", "d", "disable",
+            ][..],
+            false,
+        ),
+    ] {
+        for f in forms {
+            rows.push((format!("verbose={f}"), b(v), none()));
+        }
+    }
+    rows
+}
+
+/// Every accepted load ([`accepted_table`]): bounds (0, the maximum), hexadecimal, octal, `+`,
+/// quotes, a trailing newline, a repeated name (the last wins), every boolean form, every
+/// `wait_mode`, an unknown name and `async_probe` (ignored by the loader), parameters after
+/// `--`. After each, every parameter file holds exactly the value, and the kernel log holds
+/// exactly the expected lines and then the driver's `loaded:` line with the four values.
+pub fn accepted(ctx: &Ctx) -> CaseResult {
+    for (params, want, mut lines) in accepted_table() {
+        let (res, got) = load_logged(ctx, &params)?;
+        res.map_err(|e| format!("insmod {params:?}: {e}"))?;
+        expect_files(&want, &format!("after insmod {params:?}"))?;
+        lines.push(want.loaded_line());
+        ensure_eq!(got, lines, "kernel log lines of insmod {params:?}");
+    }
+    Ok(())
+}
+
+/// The parameter files: exactly the four parameters, each owned by root with the mode its
+/// declaration gives (0444, `verbose` 0644), holding the defaults; the read-only ones cannot be
+/// opened for writing even by root (`EACCES`: sysfs checks the mode, not the capability).
+/// `verbose` through sysfs: each `write()` returns its full count or `EINVAL` for every form
+/// `kstrtobool()` refuses (a trailing newline allowed), reads back as `Y\n` or `N\n`, and a
+/// refused write logs the driver's refusal line and changes nothing; an empty write returns 0.
+pub fn sysfs(ctx: &Ctx) -> CaseResult {
+    let mut names: Vec<String> = std::fs::read_dir(PARAMS_DIR)
+        .with_ctx(|| format!("read_dir {PARAMS_DIR}"))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .with_ctx(|| format!("read_dir {PARAMS_DIR}"))?;
+    names.sort();
+    ensure_eq!(
+        names,
+        ["pending_max", "timeout_ms", "verbose", "wait_mode"],
+        "files in {PARAMS_DIR}"
+    );
+    for (name, mode) in [
+        ("pending_max", 0o444),
+        ("timeout_ms", 0o444),
+        ("verbose", 0o644),
+        ("wait_mode", 0o444),
+    ] {
+        let path = format!("{PARAMS_DIR}/{name}");
+        let md = std::fs::metadata(&path).with_ctx(|| format!("stat {path}"))?;
+        ensure!(md.is_file(), "{path} is not a regular file");
+        ensure_eq!(
+            format!("{:#o}", md.mode() & 0o7777),
+            format!("{mode:#o}"),
+            "mode of {path}"
+        );
+        ensure_eq!((md.uid(), md.gid()), (0, 0), "owner of {path}");
+        if mode & 0o222 == 0 {
+            for flags in [libc::O_WRONLY, libc::O_RDWR] {
+                expect_errno(
+                    sys::open(&path, flags).map(|_| ()),
+                    libc::EACCES,
+                    &format!("open({path}, {flags:#o}) as root"),
+                )?;
+            }
+        }
+    }
+    expect_files(&DEFAULTS, "after insmod without parameters")?;
+
+    // (what is written, the write's result, verbose after it)
+    let rows: &[(&[u8], Result<usize, i32>, bool)] = &[
+        (b"0", Ok(1), false),
+        (b"1", Ok(1), true),
+        (b"n\n", Ok(2), false),
+        (b"Y\n", Ok(2), true),
+        (b"off", Ok(3), false),
+        (b"on", Ok(2), true),
+        (b"OFF\n", Ok(4), false),
+        (b"oN\n", Ok(3), true),
+        (b"no", Ok(2), false),
+        (b"yes", Ok(3), true),
+        (b"false", Ok(5), false),
+        (b"true", Ok(4), true),
+        (b"disable", Ok(7), false),
+        (b"enable", Ok(6), true),
+        (b"", Ok(0), true),
+        (b"maybe", Err(libc::EINVAL), true),
+        (b"\n", Err(libc::EINVAL), true),
+        (b"o\n", Err(libc::EINVAL), true),
+        (b"N", Ok(1), false),
+        (b"2", Err(libc::EINVAL), false),
+        (b" 1", Err(libc::EINVAL), false),
+        (b"-1", Err(libc::EINVAL), false),
+        (b"", Ok(0), false),
+        (b"1\n\n", Ok(3), true),
+    ];
+    let path = format!("{PARAMS_DIR}/verbose");
+    for &(data, want, after) in rows {
+        let shown = String::from_utf8_lossy(data).into_owned();
+        let before = ctx.kmsg_now()?.records.len();
+        let got = write_once(&path, data);
+        let k = ctx.kmsg_now()?;
+        let lines: Vec<String> = k.records[before.min(k.records.len())..]
+            .iter()
+            .map(|r| r.msg.clone())
+            .filter(|m| m.starts_with(crate::kmsg::DRIVER_PREFIX))
+            .collect();
+        drop(k);
+        let what = format!("write({path}, {shown:?})");
+        match want {
+            Ok(n) => expect_ok(got, n, &what)?,
+            Err(e) => expect_errno(got, e, &what)?,
+        }
+        let want_lines: Vec<String> = match want {
+            Ok(_) => Vec::new(),
+            // The driver shows the value without one trailing newline, escaped.
+            Err(_) => {
+                let v = data.strip_suffix(b"\n").unwrap_or(data);
+                vec![format!(
+                    "complete_dev: parameter verbose: '{}' refused: expected {EXPECTED_BOOL}",
+                    bstr(v)
+                )]
+            }
+        };
+        ensure_eq!(lines, want_lines, "kernel log lines of {what}");
+        let want_vals = Values {
+            verbose: after,
+            ..DEFAULTS
+        };
+        expect_files(&want_vals, &format!("after {what}"))?;
+    }
+    Ok(())
+}
+
+/// `bytes` as the kernel's `BStr` shows them in the driver's refusal line: printable ASCII as
+/// it is, `\t`, `\n`, `\r`, anything else `\xNN`.
+fn bstr(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in bytes {
+        match b {
+            b'\t' => s.push_str("\\t"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            0x20..=0x7e => s.push(char::from(b)),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+/// Opens `path` for writing and makes one `write()` of `data`: its result.
+fn write_once(path: &str, data: &[u8]) -> Result<usize, sys::Errno> {
+    let fd = sys::open(path, libc::O_WRONLY)?;
+    // SAFETY: `data` is valid for reads of its length for the call.
+    let r = sys::cvt(unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) })?;
+    Ok(r as usize)
+}
+
+/// `len` bytes of `image` at `off`, or an error naming `what`.
+fn bytes_at<'a>(image: &'a [u8], off: u64, len: u64, what: &str) -> Result<&'a [u8], String> {
+    usize::try_from(off)
+        .ok()
+        .zip(usize::try_from(len).ok())
+        .and_then(|(o, l)| image.get(o..o.checked_add(l)?))
+        .ok_or_else(|| format!("{what}: {len} bytes at {off} lie outside the file"))
+}
+
+/// A little-endian unsigned number of `N` bytes of `image` at `off`.
+fn le_at<const N: usize>(image: &[u8], off: u64, what: &str) -> Result<u64, String> {
+    let b = bytes_at(image, off, N as u64, what)?;
+    Ok(b.iter().rev().fold(0, |v, &x| (v << 8) | u64::from(x)))
+}
+
+/// The NUL-separated strings of the `.modinfo` section of a 64-bit little-endian ELF module
+/// file: what `modinfo` prints (`parm=NAME:DESC`, `parmtype=NAME:TYPE`, ...).
+fn modinfo_strings(image: &[u8]) -> Result<Vec<String>, String> {
+    ensure_elf(image)?;
+    let shoff = le_at::<8>(image, 0x28, "e_shoff")?;
+    let shentsize = le_at::<2>(image, 0x3a, "e_shentsize")?;
+    let shnum = le_at::<2>(image, 0x3c, "e_shnum")?;
+    let shstrndx = le_at::<2>(image, 0x3e, "e_shstrndx")?;
+    let section = |i: u64| -> Result<(u64, u64, u64), String> {
+        let h = shoff + i * shentsize;
+        Ok((
+            le_at::<4>(image, h, "sh_name")?,
+            le_at::<8>(image, h + 0x18, "sh_offset")?,
+            le_at::<8>(image, h + 0x20, "sh_size")?,
+        ))
+    };
+    let (_, stroff, strsize) = section(shstrndx)?;
+    let names = bytes_at(image, stroff, strsize, ".shstrtab")?;
+    for i in 0..shnum {
+        let (name, off, size) = section(i)?;
+        let name = names
+            .get(usize::try_from(name).unwrap_or(usize::MAX)..)
+            .and_then(|n| n.split(|&b| b == 0).next())
+            .ok_or_else(|| format!("section {i}: name offset {name} outside .shstrtab"))?;
+        if name == b".modinfo" {
+            let data = bytes_at(image, off, size, ".modinfo")?;
+            return Ok(data
+                .split(|&b| b == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect());
+        }
+    }
+    Err("no .modinfo section".to_string())
+}
+
+/// Fails unless `image` starts like a 64-bit little-endian ELF file.
+fn ensure_elf(image: &[u8]) -> Result<(), String> {
+    match image.get(..6) {
+        Some([0x7f, b'E', b'L', b'F', 2, 1]) => Ok(()),
+        _ => Err("not a 64-bit little-endian ELF file".to_string()),
+    }
+}
+
+/// The word after `key` in `desc` (up to a space, `,`, `;` or `)`), if `key` is there.
+fn word_after<'a>(desc: &'a str, key: &str) -> Option<&'a str> {
+    let rest = &desc[desc.find(key)? + key.len()..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || ",;)".contains(c))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// The descriptions `modinfo` shows against the module as it runs: each parameter the module
+/// file declares (`parmtype=` in its `.modinfo`, read from the file the case loads) has a
+/// description (`parm=`) that states its default as `default X`, which is what sysfs shows
+/// after a load without parameters, and a `uint` one its largest value as `at most N`, which
+/// is what the module accepts: N loads (and reads back), N + 1 fails with `EINVAL`. The
+/// parameters and their types are the four of the driver.
+pub fn modinfo(ctx: &Ctx) -> CaseResult {
+    let ko = &ctx.opts.module;
+    let image = std::fs::read(ko).with_ctx(|| format!("read {}", ko.display()))?;
+    let strings = modinfo_strings(&image).with_ctx(|| format!("{}", ko.display()))?;
+    let field = |key: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = strings
+            .iter()
+            .filter_map(|s| s.strip_prefix(key)?.split_once(':'))
+            .map(|(n, d)| (n.to_string(), d.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let types = field("parmtype=");
+    let descs = field("parm=");
+    ensure_eq!(
+        types,
+        [
+            ("pending_max", "uint"),
+            ("timeout_ms", "uint"),
+            ("verbose", "bool"),
+            ("wait_mode", "charp"),
+        ]
+        .map(|(n, t)| (n.to_string(), t.to_string())),
+        "parmtype entries of {}",
+        ko.display()
+    );
+    for (name, ty) in &types {
+        ctx.load("")?;
+        let Some((_, desc)) = descs.iter().find(|(n, _)| n == name) else {
+            bail!(
+                "parameter {name} has no description (parm=) in {}",
+                ko.display()
+            );
+        };
+        let path = format!("{PARAMS_DIR}/{name}");
+        let Some(default) = word_after(desc, "default ") else {
+            bail!("the description of {name} states no 'default X': {desc:?}");
+        };
+        let shown = std::fs::read_to_string(&path).with_ctx(|| format!("read {path}"))?;
+        ensure_eq!(
+            shown.strip_suffix('\n').unwrap_or(&shown),
+            default,
+            "{path} after insmod without parameters, against the description {desc:?}"
+        );
+        if ty != "uint" {
+            continue;
+        }
+        let Some(max) = word_after(desc, "at most ") else {
+            bail!("the description of uint parameter {name} states no 'at most N': {desc:?}");
+        };
+        let max: u32 = max
+            .parse()
+            .map_err(|e| format!("the description of {name}: 'at most {max}': {e}"))?;
+        let arg = format!("{name}={max}");
+        super::within(
+            &format!("the most the description of {name} states"),
+            ctx.load(&arg),
+        )?;
+        let shown = std::fs::read_to_string(&path).with_ctx(|| format!("read {path}"))?;
+        ensure_eq!(shown, format!("{max}\n"), "{path} after insmod {arg}");
+        let above = u64::from(max) + 1;
+        let arg = format!("{name}={above}");
+        let (res, _) = load_logged(ctx, &arg)?;
+        if res.is_ok() {
+            let _ = module::unload_settled();
+        }
+        let errno = if above > u64::from(u32::MAX) {
+            libc::ERANGE
+        } else {
+            libc::EINVAL
+        };
+        expect_errno(
+            res,
+            errno,
+            &format!("insmod {arg}, one above the most the description states ({desc:?})"),
+        )?;
+    }
+    Ok(())
 }
