@@ -27,6 +27,8 @@
 #
 # Environment: MUTANTS (ids, comma- or space-separated), MUTANT_VM_TIMEOUT (seconds per VM;
 # default three times the unmutated run's, at least 300, else 900), MUTANTS_BASELINE (1),
+# MUTANTS_SEED (a seed for the kselftest's random cases, `model` and the soak, passed to every
+# VM as COMPLETE_TEST_SEED=; default: each run draws its own from the clock and prints it),
 # KDIR (default: the test kernel of `make kernel`), BUILD_DIR.
 # Output: one line per mutant (id, killed/survived/invalid, by what, seconds), then the score;
 # the same lines go to $BUILD_DIR/mutants/results.txt, the logs to $BUILD_DIR/mutants/run/ID/.
@@ -298,26 +300,35 @@ start_vm() {
 	(
 		# shellcheck disable=SC2016 # $1 and $@ are the inner bash's
 		flock "$VM_LOCK" env BUILD_DIR="$vmdir" MODULE_DIR="$d/ko" VM_LOG="$d/vm.log" \
-			VM_TIMEOUT="$vm_timeout" bash -c 'date +%s >"$1"; shift; exec "$@"' _ "$d/vm.start" \
+			VM_TIMEOUT="$vm_timeout" VM_APPEND="${VM_APPEND:-}${MUTANTS_SEED:+ COMPLETE_TEST_SEED=$MUTANTS_SEED}" bash -c 'date +%s >"$1"; shift; exec "$@"' _ "$d/vm.start" \
 			"$TOOLS_DIR/vm-run.sh" check >"$d/vm.out" 2>&1
 	) &
 	vm_pid=$!
 }
 
+# stop_qemu: stop the QEMU of the VM started last (only that one: below our own flock).
+stop_qemu() {
+	local p
+	[[ -n ${vm_pid:-} ]] || return 0
+	for p in $(descendants "$vm_pid"); do
+		if [[ $(ps -o comm= -p "$p" 2>/dev/null) == qemu-system* ]]; then
+			kill "$p" 2>/dev/null || true
+		fi
+	done
+}
+# Interrupted: no VM of ours runs on.
+trap 'stop_qemu; exit 130' INT TERM
+
 # finish_vm ID: watch the VM of ID until it ends, stopping it at the first failing line; then
 # classify. Sets verdict, reason, vm_secs.
 finish_vm() {
-	local id=$1 d=$W/run/$1 rc=0 f='' p stopped=0
+	local id=$1 d=$W/run/$1 rc=0 f='' stopped=0
 	while kill -0 "$vm_pid" 2>/dev/null; do
 		if ((!stopped)) && [[ -f $d/vm.log ]]; then
 			f=$(first_failure "$d/vm.log")
 			if [[ -n $f ]]; then
-				# Only QEMU below our own flock: vm-run.sh then checks the log and exits.
-				for p in $(descendants "$vm_pid"); do
-					if [[ $(ps -o comm= -p "$p" 2>/dev/null) == qemu-system* ]]; then
-						kill "$p" 2>/dev/null || true
-					fi
-				done
+				# vm-run.sh then checks the log and exits.
+				stop_qemu
 				stopped=1
 			fi
 		fi
