@@ -316,8 +316,15 @@ stop_qemu() {
 		fi
 	done
 }
-# Interrupted: no VM of ours runs on.
-trap 'stop_qemu; exit 130' INT TERM
+# Interrupted: no VM of ours runs on, nor waits for the lock to start one.
+stop_all() {
+	local p
+	[[ -n ${vm_pid:-} ]] || return 0
+	for p in $(descendants "$vm_pid") "$vm_pid"; do
+		kill "$p" 2>/dev/null || true
+	done
+}
+trap 'stop_all; exit 130' INT TERM
 
 # finish_vm ID: watch the VM of ID until it ends, stopping it at the first failing line; then
 # classify. Sets verdict, reason, vm_secs.
