@@ -8,6 +8,7 @@
 #                  exactly once in its file (make check runs this; no build, no VM)
 #   --list         print each mutant's id, file and bug
 #   --diff         print the diff each mutant (or each ID given) makes to this tree
+#   --build-only   build each mutant (or each ID given), no VM: which ones are invalid
 #
 # For each mutant: a scratch copy of the clone's tracked files (as they are in the working tree)
 # under $BUILD_DIR/mutants/tree gets the one mutation; the modules are built there against the
@@ -173,6 +174,11 @@ fi
 
 # --- Which mutants -------------------------------------------------------------------------------
 
+build_only=0
+if [[ ${1:-} == --build-only ]]; then
+	build_only=1
+	shift
+fi
 want=()
 if (($#)); then
 	want=("$@")
@@ -231,11 +237,6 @@ save_modules "$W/run/baseline/ko"
 cp -a "$tree" "$base"
 done_step
 
-step "mutants: building the kselftest once (BUILD_DIR=$vmdir)"
-BUILD_DIR=$vmdir "$TOOLS_DIR/userspace-build.sh" >"$W/kselftest-build.log" 2>&1 ||
-	{ cat "$W/kselftest-build.log" >&2; die "the kselftest does not build"; }
-done_step
-
 # build_mutant ID: restore the snapshot, apply ID, build; modules to run/ID/ko. Writes the build
 # time to run/ID/build.secs; fails if the mutant does not apply or build.
 build_mutant() {
@@ -250,6 +251,26 @@ build_mutant() {
 	save_modules "$d/ko"
 	echo $((SECONDS - t0)) >"$d/build.secs"
 }
+
+if ((build_only)); then
+	bad=()
+	for id in "${want[@]}"; do
+		if build_mutant "$id"; then
+			printf '%-38s builds (%ss)\n' "$id" "$(<"$W/run/$id/build.secs")"
+		else
+			printf '%-38s INVALID: does not apply or build (%s)\n' "$id" "$W/run/$id/build.log"
+			bad+=("$id")
+		fi
+	done
+	((${#bad[@]} == 0)) || die "${#bad[@]} mutants do not build: ${bad[*]}"
+	echo "mutants: all ${#want[@]} build"
+	exit 0
+fi
+
+step "mutants: building the kselftest once (BUILD_DIR=$vmdir)"
+BUILD_DIR=$vmdir "$TOOLS_DIR/userspace-build.sh" >"$W/kselftest-build.log" 2>&1 ||
+	{ cat "$W/kselftest-build.log" >&2; die "the kselftest does not build"; }
+done_step
 
 # --- Running -------------------------------------------------------------------------------------
 
