@@ -26,13 +26,17 @@
 # Every VM runs under `flock /tmp/complete-dev-vm.lock`, one VM per hold. The next mutant is
 # built while the previous one's VM runs.
 #
+# A VM whose console stays silent for MUTANT_STALL seconds (default 240, longer than any case
+# takes) is stopped too: the mutant hung a case, which the kselftest runner's timeout would fail.
+#
 # Environment: MUTANTS (ids, comma- or space-separated), MUTANT_VM_TIMEOUT (seconds per VM;
 # default three times the unmutated run's, at least 300, else 900), MUTANTS_BASELINE (1),
 # MUTANTS_SEED (a seed for the kselftest's random cases, `model` and the soak, passed to every
 # VM as COMPLETE_TEST_SEED=; default: each run draws its own from the clock and prints it),
 # KDIR (default: the test kernel of `make kernel`), BUILD_DIR.
 # Output: one line per mutant (id, killed/survived/invalid, by what, seconds), then the score;
-# the same lines go to $BUILD_DIR/mutants/results.txt, the logs to $BUILD_DIR/mutants/run/ID/.
+# the same lines are added to $BUILD_DIR/mutants/results.txt, the logs go to
+# $BUILD_DIR/mutants/run/ID/.
 source "$(dirname "$0")/../lib.sh"
 
 LIST=$TOOLS_DIR/tests/mutants.txt
@@ -306,6 +310,8 @@ why() {
 		echo "vm-check ${BASH_REMATCH[1]}"
 	elif [[ $t =~ ^(# )+not\ ok\ [0-9]+\ ([^ ]+) ]]; then
 		echo "kselftest ${BASH_REMATCH[2]}"
+	elif [[ $t == hang:* ]]; then
+		echo "$t"
 	elif [[ $t =~ exit\ status ]]; then
 		echo "guest exit status"
 	else
@@ -350,10 +356,18 @@ trap 'stop_all; exit 130' INT TERM
 # finish_vm ID: watch the VM of ID until it ends, stopping it at the first failing line; then
 # classify. Sets verdict, reason, vm_secs.
 finish_vm() {
-	local id=$1 d=$W/run/$1 rc=0 f='' stopped=0
+	local id=$1 d=$W/run/$1 rc=0 f='' stopped=0 size=-1 now changed=$SECONDS last
 	while kill -0 "$vm_pid" 2>/dev/null; do
 		if ((!stopped)) && [[ -f $d/vm.log ]]; then
 			f=$(first_failure "$d/vm.log")
+			now=$(stat -c %s "$d/vm.log")
+			((now == size)) || changed=$SECONDS
+			size=$now
+			if [[ -z $f ]] && ((SECONDS - changed >= stall)); then
+				# A hang: the kselftest runner's own timeout (600 s) would fail the job.
+				last=$(grep -v '^\[ *[0-9]*\.[0-9]*\] ' "$d/vm.log" | sed -n '$p')
+				f="0:hang: no console line for ${stall}s after '${last:0:50}'"
+			fi
 			if [[ -n $f ]]; then
 				# vm-run.sh then checks the log and exits.
 				stop_qemu
@@ -381,7 +395,8 @@ finish_vm() {
 }
 
 vm_timeout=${MUTANT_VM_TIMEOUT:-900}
-: >"$results"
+stall=${MUTANT_STALL:-240}
+printf '# run of %s: %d mutants\n' "$(date '+%F %T')" "${#want[@]}" >>"$results"
 if [[ ${MUTANTS_BASELINE:-1} == 1 ]]; then
 	step "mutants: the unmutated tree's check job (it must pass)"
 	start_vm baseline
