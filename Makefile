@@ -7,9 +7,9 @@
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL MUTANTS
 
-.PHONY: all modules deps kernel userspace demo demo-kthread shell check bench install clean rust-analyzer help
+.PHONY: all modules deps kernel userspace demo demo-kthread shell check mutants bench install clean rust-analyzer help
 
 all: modules
 
@@ -40,6 +40,11 @@ bench: kdir-check-bench
 
 check:
 	@tools/check.sh
+
+# The project's own mutation check (docs/testing.md): each mutant of tools/tests/mutants.txt
+# built in a copy and run through the VM check job. MUTANTS=id,id runs only those.
+mutants: kdir-check-check
+	@tools/tests/mutants.sh
 
 # On a Debian machine running Debian's kernel: build the modules for it as KERNEL=debian does,
 # match them to it, and load them (tools/install.sh).
@@ -72,6 +77,7 @@ help:
 		'make demo-kthread   boot a VM and run the kthread example, all three variants' \
 		'make shell          a busybox shell in the VM with complete_dev loaded, its log live' \
 		'make check          every check: host lint and builds, then KUnit, kselftest, demo, shell (SANITIZE=1, KCSAN=1)' \
+		'make mutants        the mutation check: each mutant of tools/tests/mutants.txt through the VM check job, killed or survived (MUTANTS=id,id)' \
 		'make bench          the Rust driver against its C twin on the perf kernel: table, JSON, PNG' \
 		'make install        on Debian running its own 7.3 kernel: build the modules for it, match them, load them' \
 		'make clean          remove the module build outputs and build/ (not the cache)' \

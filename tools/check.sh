@@ -99,6 +99,8 @@ check "toolchain decision on a fresh machine's apt, without the network (tools/t
 	"$TOOLS_DIR/tests/toolchain-decision.sh"
 check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \
 	"$TOOLS_DIR/tests/log-errors.sh"
+check "mutants: each mutant of tools/tests/mutants.txt applies exactly once (tools/tests/mutants.sh --check-apply)" \
+	"$TOOLS_DIR/tests/mutants.sh" --check-apply
 [[ $KERNEL == debian ]] ||
 	check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \
 		"$TOOLS_DIR/tests/kdir-check.sh"

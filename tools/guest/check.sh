@@ -133,13 +133,16 @@ report $? smoke-device-gone
 
 # 3. The kselftest, through the kernel's runner (run_kselftest.sh).
 if [ -x /kselftest/run_kselftest.sh ]; then
-	# Append mode: the runner also opens /dev/stdout itself (O_APPEND) for
-	# the test's output; a plain > would let the two overwrite each other.
+	# Through a pipe to tee: the console shows each case's result as it ends (so a watcher,
+	# such as tools/tests/mutants.sh, can stop the VM at the first `not ok`), and a file keeps
+	# it for the checks below. The runner also opens /dev/stdout itself for the test's output:
+	# that is the same pipe, whose writes never overwrite each other (a plain > file would).
 	# cdksft_timeout= overrides the runner's timeout of `settings` (the KCSAN kernel is slower).
-	: >/tmp/ksft.log
-	(cd /kselftest && ./run_kselftest.sh ${cdksft_timeout:+-o "$cdksft_timeout"}) >>/tmp/ksft.log 2>&1
-	rc=$?
-	cat /tmp/ksft.log
+	{
+		(cd /kselftest && ./run_kselftest.sh ${cdksft_timeout:+-o "$cdksft_timeout"}) 2>&1
+		echo $? >/tmp/ksft.rc
+	} | tee /tmp/ksft.log
+	rc=$(cat /tmp/ksft.rc)
 	# The runner's verdict, without SKIP, and the test's own totals: every
 	# case the binary lists passed, none failed or skipped.
 	# The test's KTAP comes through the runner prefixed with "# ".
@@ -157,7 +160,7 @@ if [ -x /kselftest/run_kselftest.sh ]; then
 	fi
 	pass=$(echo "$totals" | sed -n "s/.*pass:\([0-9]*\) fail:0 xfail:0 xpass:0 skip:$skip error:0\$/\1/p")
 	grep -q '^ok [0-9]* selftests: complete_dev: complete_dev$' /tmp/ksft.log &&
-		[ $rc = 0 ] && [ "$listed" -ge 1 ] && [ "$pass" = $((listed - skip)) ]
+		[ "$rc" = 0 ] && [ "$listed" -ge 1 ] && [ "$pass" = $((listed - skip)) ]
 	report $? kselftest-complete_dev "(runner exit $rc; $listed cases listed; test ${totals:-printed no totals})"
 else
 	report 1 kselftest-complete_dev "(no /kselftest in the initramfs)"

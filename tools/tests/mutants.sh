@@ -1,0 +1,471 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make mutants`: the project's own mutation check (docs/testing.md, "Mutation check").
+#
+# Usage: mutants.sh [--check-apply | --list] [ID...]
+#   (none)         every mutant of tools/tests/mutants.txt, or the IDs given (also MUTANTS=id,id)
+#   --check-apply  only check that every mutant applies: each hunk's original text occurs
+#                  exactly once in its file (make check runs this; no build, no VM)
+#   --list         print each mutant's id, file and bug
+#   --diff         print the diff each mutant (or each ID given) makes to this tree
+#   --build-only   build each mutant (or each ID given), no VM: which ones are invalid
+#
+# For each mutant: a scratch copy of the clone's tracked files (as they are in the working tree)
+# under $BUILD_DIR/mutants/tree gets the one mutation; the modules are built there against the
+# test kernel (incrementally: the copy starts from a snapshot of the unmutated build, so only
+# the modules whose sources changed are rebuilt); then the VM check job of this clone's tools
+# (tools/vm-run.sh check: KUnit, smoke, kselftest, kernel log) boots with those modules
+# (MODULE_DIR) and the kselftest built once from this clone. The real tree is never changed.
+#
+# A mutant is KILLED if the job fails (a `not ok` of the guest check or of a kselftest case, an
+# error report in the kernel log, a non-zero status, a timeout); the VM is stopped at the first
+# such line of its console log. It SURVIVED if the job passes. A mutant that does not build is
+# INVALID (an error of the list, not a kill). The unmutated tree runs first: if it fails, every
+# kill would mean nothing, so nothing else runs (MUTANTS_BASELINE=0 skips it).
+#
+# Every VM runs under `flock /tmp/complete-dev-vm.lock`, one VM per hold. The next mutant is
+# built while the previous one's VM runs.
+#
+# A VM whose console stays silent for MUTANT_STALL seconds (default 240, longer than any case
+# takes) is stopped too: the mutant hung a case, which the kselftest runner's timeout would fail.
+#
+# Environment: MUTANTS (ids, comma- or space-separated), MUTANT_VM_TIMEOUT (seconds per VM;
+# default three times the unmutated run's, at least 300, else 900), MUTANTS_BASELINE (1),
+# MUTANTS_SEED (a seed for the kselftest's random cases, `model` and the soak, passed to every
+# VM as COMPLETE_TEST_SEED=; default: each run draws its own from the clock and prints it),
+# KDIR (default: the test kernel of `make kernel`), BUILD_DIR.
+# Output: one line per mutant (id, killed/survived/invalid, by what, seconds), then the score;
+# the same lines are added to $BUILD_DIR/mutants/results.txt, the logs go to
+# $BUILD_DIR/mutants/run/ID/.
+source "$(dirname "$0")/../lib.sh"
+
+LIST=$TOOLS_DIR/tests/mutants.txt
+VM_LOCK=/tmp/complete-dev-vm.lock
+
+# --- The list -----------------------------------------------------------------------------------
+
+ids=()
+declare -A m_file m_bug m_hunks
+# m_hunks[ID] = number of hunks; hunk K of ID: h_orig[ID.K], h_repl[ID.K]
+declare -A h_orig h_repl
+
+# parse_list: read $LIST into the arrays above; die on any malformed line.
+parse_list() {
+	local line n=0 id='' k=0 side='' text
+	while IFS= read -r line || [[ -n $line ]]; do
+		n=$((n + 1))
+		case $line in
+		'[ '*) die "$LIST:$n: an id has no spaces: $line" ;;
+		'['*']')
+			id=${line#[}
+			id=${id%]}
+			[[ $id =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "$LIST:$n: bad id '$id' (lowercase, digits, -)"
+			[[ -z ${m_hunks[$id]+x} ]] || die "$LIST:$n: duplicate id $id"
+			ids+=("$id")
+			m_hunks[$id]=0
+			k=0
+			side=''
+			;;
+		'file: '*)
+			[[ -n $id ]] || die "$LIST:$n: file: outside a mutant"
+			m_file[$id]=${line#file: }
+			;;
+		'bug: '*)
+			[[ -n $id ]] || die "$LIST:$n: bug: outside a mutant"
+			m_bug[$id]=${line#bug: }
+			;;
+		'@@') side='' ;;
+		- | '- '* | + | '+ '*)
+			[[ -n $id ]] || die "$LIST:$n: a hunk line outside a mutant"
+			text=${line:2}
+			if [[ ${line:0:1} == - ]]; then
+				if [[ $side != - ]]; then
+					k=$((k + 1))
+					m_hunks[$id]=$k
+					h_orig[$id.$k]=$text
+					h_repl[$id.$k]=''
+				else
+					h_orig[$id.$k]+=$'\n'$text
+				fi
+				side=-
+			else
+				[[ $side == - || $side == + ]] || die "$LIST:$n: a + line with no - line before it"
+				if [[ $side == - ]]; then
+					h_repl[$id.$k]=$text
+				else
+					h_repl[$id.$k]+=$'\n'$text
+				fi
+				side=+
+			fi
+			;;
+		'' | '#'*) id='' ;;
+		*) die "$LIST:$n: not a mutant line (want [id], file:, bug:, - , + , @@): $line" ;;
+		esac
+		# A blank or comment line ends a mutant: hunk lines after it belong to no mutant.
+	done <"$LIST"
+	local i
+	for i in "${ids[@]}"; do
+		[[ -n ${m_file[$i]:-} && -n ${m_bug[$i]:-} ]] || die "$LIST: mutant $i lacks file: or bug:"
+		[[ ${m_hunks[$i]} -gt 0 ]] || die "$LIST: mutant $i has no hunk"
+	done
+}
+
+# mutate ID ROOT: apply mutant ID to its file under ROOT (in place). Fails, saying why, unless
+# each hunk's original text occurs exactly once (in the file as the earlier hunks left it) and
+# the result differs from the original.
+mutate() {
+	local id=$1 root=$2 f k orig repl content rest n nh=${m_hunks[$1]}
+	f=$root/${m_file[$id]}
+	[[ -f $f ]] || { echo "mutant $id: no file ${m_file[$id]}" >&2; return 1; }
+	# The x keeps the file's trailing newlines through the command substitution.
+	content=$(
+		cat "$f"
+		printf x
+	)
+	content=${content%x}
+	for ((k = 1; k <= nh; k++)); do
+		orig=${h_orig[$id.$k]}
+		repl=${h_repl[$id.$k]}
+		[[ -n $orig ]] || { echo "mutant $id: hunk $k has an empty original" >&2; return 1; }
+		[[ $orig != "$repl" ]] || { echo "mutant $id: hunk $k changes nothing" >&2; return 1; }
+		rest=${content//"$orig"/}
+		n=$(((${#content} - ${#rest}) / ${#orig}))
+		if ((n != 1)); then
+			printf 'mutant %s: hunk %d: the original text occurs %d times in %s, not once:\n%s\n' \
+				"$id" "$k" "$n" "${m_file[$id]}" "$orig" >&2
+			return 1
+		fi
+		content=${content/"$orig"/"$repl"}
+	done
+	printf '%s' "$content" >"$f"
+}
+
+parse_list
+
+if [[ ${1:-} == --list ]]; then
+	for id in "${ids[@]}"; do
+		printf '%-38s %-20s %s\n' "$id" "${m_file[$id]}" "${m_bug[$id]}"
+	done
+	exit 0
+fi
+
+if [[ ${1:-} == --check-apply || ${1:-} == --diff ]]; then
+	mode=$1
+	shift
+	sel=("${ids[@]}")
+	(($# == 0)) || sel=("$@")
+	# Each mutant on a copy of its one file, in a temporary tree.
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	bad=0
+	for id in "${sel[@]}"; do
+		[[ -n ${m_hunks[$id]+x} ]] || die "no mutant '$id' in $LIST (mutants.sh --list)"
+		f=${m_file[$id]}
+		mkdir -p "$tmp/$id/$(dirname "$f")"
+		[[ ! -f $TOP_DIR/$f ]] || cp "$TOP_DIR/$f" "$tmp/$id/$f"
+		if ! mutate "$id" "$tmp/$id"; then
+			bad=$((bad + 1))
+		elif [[ $mode == --diff ]]; then
+			echo "### $id: ${m_bug[$id]}"
+			diff -u --label "a/$f" --label "b/$f" "$TOP_DIR/$f" "$tmp/$id/$f" || true
+		fi
+	done
+	((bad == 0)) || die "$bad of ${#sel[@]} mutants do not apply to this tree: fix $LIST"
+	[[ $mode == --diff ]] ||
+		echo "mutants: all ${#sel[@]} mutants of tools/tests/mutants.txt apply, each hunk exactly once"
+	exit 0
+fi
+
+# --- Which mutants -------------------------------------------------------------------------------
+
+build_only=0
+if [[ ${1:-} == --build-only ]]; then
+	build_only=1
+	shift
+fi
+want=()
+if (($#)); then
+	want=("$@")
+elif [[ -n ${MUTANTS:-} ]]; then
+	read -ra want <<<"${MUTANTS//,/ }"
+fi
+if ((${#want[@]})); then
+	for id in "${want[@]}"; do
+		[[ -n ${m_hunks[$id]+x} ]] || die "no mutant '$id' in $LIST (mutants.sh --list)"
+	done
+else
+	want=("${ids[@]}")
+fi
+
+# --- Building ------------------------------------------------------------------------------------
+
+[[ $KERNEL != debian ]] ||
+	die "make mutants runs on the project's test kernel (KUnit, lockdep), not KERNEL=debian"
+W=$BUILD_DIR/mutants
+tree=$W/tree       # the scratch copy the mutants are built in (a fixed path: incremental builds)
+base=$W/base       # the unmutated copy after its build
+vmdir=$W/vm        # the VM runs' BUILD_DIR: initramfs, kselftest, bin
+results=$W/results.txt
+mkdir -p "$W/run"
+
+KDIR=$(ensure_kernel)
+export KDIR
+# The kernel's .config has what the check job needs, before anything is built for it.
+"$TOOLS_DIR/kdir-check.sh" check
+
+# build_in_tree LOG: build the modules in $tree with its own module-build.sh.
+build_in_tree() {
+	nice -n 10 env -C "$tree" BUILD_DIR="$W/tree-build" V=0 STRICT=0 tools/module-build.sh >"$1" 2>&1
+}
+
+# save_modules DIR: copy the modules the build left in $tree to DIR (MODULE_DIR of a VM).
+save_modules() {
+	rm -rf "$1"
+	mkdir -p "$1/ext"
+	cp "$tree"/*.ko "$1/"
+	shopt -s nullglob
+	local k
+	for k in "$tree"/ext/*.ko; do cp "$k" "$1/ext/"; done
+	shopt -u nullglob
+}
+
+step "mutants: copying the tracked files to $tree and building the unmutated modules"
+rm -rf "$tree" "$base"
+mkdir -p "$tree"
+git -C "$TOP_DIR" ls-files -z |
+	rsync -a --from0 --files-from=- --ignore-missing-args "$TOP_DIR/" "$tree/"
+mkdir -p "$W/run/baseline"
+build_in_tree "$W/run/baseline/build.log" ||
+	{ cat "$W/run/baseline/build.log" >&2; die "the unmutated tree does not build"; }
+save_modules "$W/run/baseline/ko"
+cp -a "$tree" "$base"
+done_step
+
+# build_mutant ID: restore the snapshot, apply ID, build; modules to run/ID/ko. Writes the build
+# time to run/ID/build.secs; fails if the mutant does not apply or build.
+build_mutant() {
+	local id=$1 d=$W/run/$1 t0=$SECONDS
+	rm -rf "$d" "$tree"
+	mkdir -p "$d"
+	cp -a "$base" "$tree"
+	# A new mtime, later than the snapshot's objects: make rebuilds what includes the file.
+	mutate "$id" "$tree" 2>"$d/build.log" || return 1
+	touch "$tree/${m_file[$id]}"
+	build_in_tree "$d/build.log" || return 1
+	save_modules "$d/ko"
+	echo $((SECONDS - t0)) >"$d/build.secs"
+}
+
+if ((build_only)); then
+	bad=()
+	for id in "${want[@]}"; do
+		if build_mutant "$id"; then
+			printf '%-38s builds (%ss)\n' "$id" "$(<"$W/run/$id/build.secs")"
+		else
+			printf '%-38s INVALID: does not apply or build (%s)\n' "$id" "$W/run/$id/build.log"
+			bad+=("$id")
+		fi
+	done
+	((${#bad[@]} == 0)) || die "${#bad[@]} mutants do not build: ${bad[*]}"
+	echo "mutants: all ${#want[@]} build"
+	exit 0
+fi
+
+step "mutants: building the kselftest once (BUILD_DIR=$vmdir)"
+BUILD_DIR=$vmdir "$TOOLS_DIR/userspace-build.sh" >"$W/kselftest-build.log" 2>&1 ||
+	{ cat "$W/kselftest-build.log" >&2; die "the kselftest does not build"; }
+done_step
+
+# --- Running -------------------------------------------------------------------------------------
+
+# The console lines that fail the job, as one ERE: a guest check part, a kselftest case (the
+# runner prefixes the test's KTAP with "# "), the guest's non-zero exit status.
+FAIL_ERE='^(vm-check: not ok |(# )+not ok [0-9]+ |complete-dev-init: exit status [1-9])'
+
+# descendants PID: every process below PID.
+descendants() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# first_failure LOG: the first line of LOG that fails the job (as "N:TEXT"), if any.
+first_failure() {
+	local a b
+	a=$(LC_ALL=C grep -nE -m1 "$FAIL_ERE" "$1" 2>/dev/null || true)
+	b=$(log_errors "$1" 2>/dev/null | sed -n 1p || true)
+	if [[ -n $a && -n $b ]]; then
+		((${a%%:*} <= ${b%%:*})) && echo "$a" || echo "$b"
+	else
+		echo "${a:-$b}"
+	fi
+}
+
+# why LINE: a short name for a failing console line.
+why() {
+	local t=${1#*:}
+	if [[ $t =~ ^vm-check:\ not\ ok\ ([^ ]+) ]]; then
+		echo "vm-check ${BASH_REMATCH[1]}"
+	elif [[ $t =~ ^(# )+not\ ok\ [0-9]+\ ([^ ]+) ]]; then
+		echo "kselftest ${BASH_REMATCH[2]}"
+	elif [[ $t == hang:* ]]; then
+		echo "$t"
+	elif [[ $t =~ exit\ status ]]; then
+		echo "guest exit status"
+	else
+		t=${t#\[*\] }
+		echo "kernel log: ${t:0:60}"
+	fi
+}
+
+# start_vm ID: boot the check job for ID in the background (under the VM lock); sets vm_pid.
+start_vm() {
+	local d=$W/run/$1
+	rm -f "$d/vm.log" "$d/vm.start" "$d/vm.out"
+	(
+		# shellcheck disable=SC2016 # $1 and $@ are the inner bash's
+		flock "$VM_LOCK" env BUILD_DIR="$vmdir" MODULE_DIR="$d/ko" VM_LOG="$d/vm.log" \
+			VM_TIMEOUT="$vm_timeout" VM_APPEND="${VM_APPEND:-}${MUTANTS_SEED:+ COMPLETE_TEST_SEED=$MUTANTS_SEED}" bash -c 'date +%s >"$1"; shift; exec "$@"' _ "$d/vm.start" \
+			"$TOOLS_DIR/vm-run.sh" check >"$d/vm.out" 2>&1
+	) &
+	vm_pid=$!
+}
+
+# stop_qemu: stop the QEMU of the VM started last (only that one: below our own flock).
+stop_qemu() {
+	local p
+	[[ -n ${vm_pid:-} ]] || return 0
+	for p in $(descendants "$vm_pid"); do
+		if [[ $(ps -o comm= -p "$p" 2>/dev/null) == qemu-system* ]]; then
+			kill "$p" 2>/dev/null || true
+		fi
+	done
+}
+# Interrupted: no VM of ours runs on, nor waits for the lock to start one.
+stop_all() {
+	local p
+	[[ -n ${vm_pid:-} ]] || return 0
+	for p in $(descendants "$vm_pid") "$vm_pid"; do
+		kill "$p" 2>/dev/null || true
+	done
+}
+trap 'stop_all; exit 130' INT TERM
+
+# finish_vm ID: watch the VM of ID until it ends, stopping it at the first failing line; then
+# classify. Sets verdict, reason, vm_secs.
+finish_vm() {
+	local id=$1 d=$W/run/$1 rc=0 f='' stopped=0 size=-1 now changed=$SECONDS last
+	while kill -0 "$vm_pid" 2>/dev/null; do
+		if ((!stopped)) && [[ -f $d/vm.log ]]; then
+			f=$(first_failure "$d/vm.log")
+			now=$(stat -c %s "$d/vm.log")
+			((now == size)) || changed=$SECONDS
+			size=$now
+			if [[ -z $f ]] && ((SECONDS - changed >= stall)); then
+				# A hang: the kselftest runner's own timeout (600 s) would fail the job.
+				last=$(grep -v '^\[ *[0-9]*\.[0-9]*\] ' "$d/vm.log" | sed -n '$p')
+				f="0:hang: no console line for ${stall}s after '${last:0:50}'"
+			fi
+			if [[ -n $f ]]; then
+				# vm-run.sh then checks the log and exits.
+				stop_qemu
+				stopped=1
+			fi
+		fi
+		sleep 1
+	done
+	wait "$vm_pid" || rc=$?
+	vm_secs=0
+	if [[ -f $d/vm.start ]]; then
+		vm_secs=$(($(date +%s) - $(<"$d/vm.start")))
+	fi
+	[[ -n $f ]] || f=$(first_failure "$d/vm.log")
+	if ((rc == 0)) && [[ -z $f ]]; then
+		verdict=survived
+		reason='(job passed)'
+	elif [[ -n $f ]]; then
+		verdict=killed
+		reason="by $(why "$f")$( ((stopped)) && echo ', VM stopped there')"
+	else
+		verdict=killed
+		reason="by vm-run: $(grep -m1 '^FAIL' "$d/vm.out" || echo "exit $rc")"
+	fi
+}
+
+vm_timeout=${MUTANT_VM_TIMEOUT:-900}
+stall=${MUTANT_STALL:-240}
+printf '# run of %s: %d mutants\n' "$(date '+%F %T')" "${#want[@]}" >>"$results"
+if [[ ${MUTANTS_BASELINE:-1} == 1 ]]; then
+	step "mutants: the unmutated tree's check job (it must pass)"
+	start_vm baseline
+	finish_vm baseline
+	done_step
+	if [[ $verdict != survived ]]; then
+		echo "baseline: the unmutated tree fails the check job $reason (log: $W/run/baseline/vm.log)" >&2
+		die "fix the tree or the tests first: every mutant would be 'killed' by this failure"
+	fi
+	printf 'baseline: the unmutated tree passes in %ss\n' "$vm_secs" | tee -a "$results"
+	[[ -n ${MUTANT_VM_TIMEOUT:-} ]] || vm_timeout=$((vm_secs * 3 > 300 ? vm_secs * 3 : 300))
+fi
+
+killed=0
+survived=0
+invalid=0
+survivors=()
+invalids=()
+# report ID VERDICT REASON SECONDS
+report() {
+	printf '%-38s %-8s %-52s %5ss\n' "$1" "$2" "$3" "$4" | tee -a "$results"
+}
+
+echo "mutants: ${#want[@]} to run, VM timeout ${vm_timeout}s; logs in $W/run/ID/" >&2
+# Pipeline: build mutant i+1 while the VM of mutant i runs.
+running=''
+built_ok=0
+i=0
+while ((i < ${#want[@]})) || [[ -n $running ]]; do
+	next=''
+	if ((i < ${#want[@]})); then
+		next=${want[$i]}
+		i=$((i + 1))
+		if build_mutant "$next"; then
+			built_ok=1
+		else
+			built_ok=0
+		fi
+	fi
+	if [[ -n $running ]]; then
+		finish_vm "$running"
+		secs=$(($(<"$W/run/$running/build.secs") + vm_secs))
+		case $verdict in
+		killed) killed=$((killed + 1)) ;;
+		survived) survived=$((survived + 1)) survivors+=("$running") ;;
+		esac
+		report "$running" "$verdict" "$reason" "$secs"
+		running=''
+	fi
+	if [[ -n $next ]]; then
+		if ((built_ok)); then
+			start_vm "$next"
+			running=$next
+		else
+			invalid=$((invalid + 1))
+			invalids+=("$next")
+			report "$next" invalid "(does not apply or build: run/$next/build.log)" 0
+			grep -E 'error|mutant' "$W/run/$next/build.log" | sed -n 's/^/    /; 1,8p' >&2 || true
+		fi
+	fi
+done
+
+total=$((killed + survived))
+pct=0
+((total == 0)) || pct=$((100 * killed / total))
+{
+	echo
+	echo "score: $killed/$total killed ($pct%)$( ((invalid == 0)) || echo ", $invalid invalid")"
+	((${#survivors[@]} == 0)) || echo "survivors: ${survivors[*]}"
+	((${#invalids[@]} == 0)) || echo "invalid (fix them in tools/tests/mutants.txt): ${invalids[*]}"
+} | tee -a "$results"
+((invalid == 0))
