@@ -33,14 +33,15 @@
 # default three times the unmutated run's, at least 300, else 900), MUTANTS_BASELINE (1),
 # MUTANTS_SEED (a seed for the kselftest's random cases, `model` and the soak, passed to every
 # VM as COMPLETE_TEST_SEED=; default: each run draws its own from the clock and prints it),
-# KDIR (default: the test kernel of `make kernel`), BUILD_DIR.
+# KDIR (default: the test kernel of `make kernel`), BUILD_DIR, MUTANTS_VM_LOCK (the lock file,
+# default /tmp/complete-dev-vm.lock: two runs with different files run side by side).
 # Output: one line per mutant (id, killed/survived/invalid, by what, seconds), then the score;
 # the same lines are added to $BUILD_DIR/mutants/results.txt, the logs go to
 # $BUILD_DIR/mutants/run/ID/.
 source "$(dirname "$0")/../lib.sh"
 
 LIST=$TOOLS_DIR/tests/mutants.txt
-VM_LOCK=/tmp/complete-dev-vm.lock
+VM_LOCK=${MUTANTS_VM_LOCK:-/tmp/complete-dev-vm.lock}
 
 # --- The list -----------------------------------------------------------------------------------
 
