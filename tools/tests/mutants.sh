@@ -281,7 +281,7 @@ done_step
 
 # The console lines that fail the job, as one ERE: a guest check part, a kselftest case (the
 # runner prefixes the test's KTAP with "# "), the guest's non-zero exit status.
-FAIL_ERE='^(vm-check: not ok |(# )+not ok [0-9]+ |complete-dev-init: exit status [1-9])'
+FAIL_ERE='^(vm-check: not ok |(# )*not ok [0-9]+ |complete-dev-init: exit status [1-9])'
 
 # descendants PID: every process below PID.
 descendants() {
@@ -309,7 +309,7 @@ why() {
 	local t=${1#*:}
 	if [[ $t =~ ^vm-check:\ not\ ok\ ([^ ]+) ]]; then
 		echo "vm-check ${BASH_REMATCH[1]}"
-	elif [[ $t =~ ^(# )+not\ ok\ [0-9]+\ ([^ ]+) ]]; then
+	elif [[ $t =~ ^(# )*not\ ok\ [0-9]+\ ([^ ]+) ]]; then
 		echo "kselftest ${BASH_REMATCH[2]}"
 	elif [[ $t == hang:* ]]; then
 		echo "$t"
@@ -328,7 +328,7 @@ start_vm() {
 	(
 		# shellcheck disable=SC2016 # $1 and $@ are the inner bash's
 		flock "$VM_LOCK" env BUILD_DIR="$vmdir" MODULE_DIR="$d/ko" VM_LOG="$d/vm.log" \
-			VM_TIMEOUT="$vm_timeout" VM_APPEND="${VM_APPEND:-}${MUTANTS_SEED:+ COMPLETE_TEST_SEED=$MUTANTS_SEED}" bash -c 'date +%s >"$1"; shift; exec "$@"' _ "$d/vm.start" \
+			VM_TIMEOUT="$vm_timeout" VM_APPEND="${VM_APPEND:-} cdksft_direct=1${MUTANTS_SEED:+ COMPLETE_TEST_SEED=$MUTANTS_SEED}" bash -c 'date +%s >"$1"; shift; exec "$@"' _ "$d/vm.start" \
 			"$TOOLS_DIR/vm-run.sh" check >"$d/vm.out" 2>&1
 	) &
 	vm_pid=$!
