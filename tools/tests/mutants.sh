@@ -11,7 +11,7 @@
 #   --build-only   build each mutant (or each ID given), no VM: which ones are invalid
 #
 # For each mutant: a scratch copy of the clone's tracked files (as they are in the working tree)
-# under $BUILD_DIR/mutants/tree gets the one mutation; the modules are built there against the
+# under $MUTANTS_DIR/tree gets the one mutation; the modules are built there against the
 # test kernel (incrementally: the copy starts from a snapshot of the unmutated build, so only
 # the modules whose sources changed are rebuilt); then the VM check job of this clone's tools
 # (tools/vm-run.sh check: KUnit, smoke, kselftest, kernel log) boots with those modules
@@ -36,8 +36,10 @@
 # KDIR (default: the test kernel of `make kernel`), BUILD_DIR, MUTANTS_VM_LOCK (the lock file,
 # default /tmp/complete-dev-vm.lock: two runs with different files run side by side).
 # Output: one line per mutant (id, killed/survived/invalid, by what, seconds), then the score;
-# the same lines are added to $BUILD_DIR/mutants/results.txt, the logs go to
-# $BUILD_DIR/mutants/run/ID/.
+# the same lines are added to $MUTANTS_DIR/results.txt, the logs go to $MUTANTS_DIR/run/ID/.
+# MUTANTS_DIR is outside the clone (default: the cache, one directory per clone): a module build
+# of the clone (`make check`'s strict build starts with `make M=<clone> clean`, which deletes
+# every *.ko below the clone) must not delete the mutants' modules under a running VM.
 source "$(dirname "$0")/../lib.sh"
 
 LIST=$TOOLS_DIR/tests/mutants.txt
@@ -202,7 +204,9 @@ fi
 
 [[ $KERNEL != debian ]] ||
 	die "make mutants runs on the project's test kernel (KUnit, lockdep), not KERNEL=debian"
-W=$BUILD_DIR/mutants
+W=${MUTANTS_DIR:-$CACHE_DIR/mutants/$(basename "$TOP_DIR")-$(printf '%s' "$TOP_DIR" | sha256sum | cut -c1-8)}
+case $W/ in "$TOP_DIR"/*) die "MUTANTS_DIR=$W is inside the clone: a module build there would delete its modules" ;; esac
+echo "mutants: working in $W" >&2
 tree=$W/tree       # the scratch copy the mutants are built in (a fixed path: incremental builds)
 base=$W/base       # the unmutated copy after its build
 vmdir=$W/vm        # the VM runs' BUILD_DIR: initramfs, kselftest, bin
@@ -220,13 +224,16 @@ build_in_tree() {
 }
 
 # save_modules DIR: copy the modules the build left in $tree to DIR (MODULE_DIR of a VM).
+# Fails if a module the check job loads is missing.
 save_modules() {
 	rm -rf "$1"
 	mkdir -p "$1/ext"
-	cp "$tree"/*.ko "$1/"
-	shopt -s nullglob
 	local k
-	for k in "$tree"/ext/*.ko; do cp "$k" "$1/ext/"; done
+	for k in complete_dev.ko complete_kthread.ko; do
+		cp "$tree/$k" "$1/" || return 1
+	done
+	shopt -s nullglob
+	for k in "$tree"/ext/*.ko; do cp "$k" "$1/ext/" || return 1; done
 	shopt -u nullglob
 }
 
@@ -238,7 +245,7 @@ git -C "$TOP_DIR" ls-files -z |
 mkdir -p "$W/run/baseline"
 build_in_tree "$W/run/baseline/build.log" ||
 	{ cat "$W/run/baseline/build.log" >&2; die "the unmutated tree does not build"; }
-save_modules "$W/run/baseline/ko"
+save_modules "$W/run/baseline/ko" || die "the unmutated build left no modules in $tree"
 cp -a "$tree" "$base"
 done_step
 
@@ -253,7 +260,7 @@ build_mutant() {
 	mutate "$id" "$tree" 2>"$d/build.log" || return 1
 	touch "$tree/${m_file[$id]}"
 	build_in_tree "$d/build.log" || return 1
-	save_modules "$d/ko"
+	save_modules "$d/ko" 2>>"$d/build.log" || return 1
 	echo $((SECONDS - t0)) >"$d/build.secs"
 }
 
