@@ -28,8 +28,9 @@ KCSAN=${KCSAN:-0}
 vm_args=()
 if [[ $SANITIZE == 1 ]]; then
 	export KVARIANT=sanitize
-	vm_args=(cdsanitize=1 "cdsoak=${SANITIZE_SOAK_OPS:-1000000}")
-	# KASAN under TCG, and the million-operation soak, take their time.
+	vm_args=(cdsanitize=1 "cdsoak=${SANITIZE_SOAK_OPS:-1000000}" cdksft_timeout=2400)
+	# KASAN under TCG, and the million-operation soak, take their time: the kselftest alone
+	# outlasts the 600 s of its settings file there (51 cases).
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 elif [[ $KCSAN == 1 ]]; then
 	export KVARIANT=kcsan
