@@ -314,6 +314,7 @@ first_failure() {
 # why LINE: a short name for a failing console line.
 why() {
 	local t=${1#*:}
+	t=${t//$'\r'/} # the serial console ends its lines with CR LF
 	if [[ $t =~ ^vm-check:\ not\ ok\ ([^ ]+) ]]; then
 		echo "vm-check ${BASH_REMATCH[1]}"
 	elif [[ $t =~ ^(# )*not\ ok\ [0-9]+\ ([^ ]+) ]]; then
