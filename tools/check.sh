@@ -169,6 +169,13 @@ if [[ -f $vmlog ]]; then
 	echo "VM console log: $vmlog"
 	grep -h 'vm-check: KUnit suite' "$vmlog" | sed 's/^vm-check: /  /' || true
 	grep -h '^# # Totals:' "$vmlog" | sed 's/^# # /  kselftest complete_dev: # /' || true
+	# Each failing case with the diagnostics it printed (the last 12), so that the summary,
+	# which is all a CI tail may show, names what failed and why; and each failing KUnit case.
+	tr -d '\r' <"$vmlog" | awk '
+		/^# # / { d[n++ % 12] = $0; next }
+		/^# ok / { n = 0; next }
+		/^# not ok / { for (i = (n > 12 ? n - 12 : 0); i < n; i++) print "  " d[i % 12]; print "  " $0; n = 0 }
+		/^\[ *[0-9.]*\] +not ok / { sub(/^\[ *[0-9.]*\] +/, ""); print "  KUnit: " $0 }' || true
 	grep -h '^vm-check: .*\(sanitize\|kcsan\)\|^# stress_soak: ' "$vmlog" | sed 's/^/  /' || true
 	grep -h '^vm-check: not available' "$vmlog" | sed 's/^vm-check: /  /' | sort -u || true
 fi
