@@ -142,6 +142,15 @@ mod tests {
     }
 
     #[test]
+    fn stop_errors_are_the_errnos_of_c_kthread_stop() -> Result {
+        // C `kthread_stop()` returns -EINTR for a thread stopped before its function ran; a thread
+        // that died in it has no result, which the wrapper reports as -ESRCH.
+        assert_eq!(Error::from(StopError::NeverRan), EINTR);
+        assert_eq!(Error::from(StopError::Died), ESRCH);
+        Ok(())
+    }
+
+    #[test]
     fn dropping_the_handle_stops_the_thread() -> Result {
         let drops = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let d = DropCount(drops.clone());
