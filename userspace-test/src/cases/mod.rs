@@ -67,6 +67,7 @@ pub const CASES: &[Case] = &[
     case("wait_pending_writes", Some(""), wait::pending_writes),
     case("nonblock_read", Some(""), nonblock::read),
     case("wait_fifo_order", Some(""), wait::fifo_order),
+    case("wait_comm_printed", Some(""), wait::comm_printed),
     case("stress_threads", Some("verbose=0"), stress::threads),
     case("signal_endings", None, signal::endings),
     case("freezer_cgroup2", None, freezer::cgroup2),

@@ -245,3 +245,39 @@ fn ordered_pids(ctx: &Ctx, pids: &[i32], pred: impl Fn(&Event) -> bool) -> CaseR
     }
     Ok(lines.into_iter().map(|(_, p)| p).collect())
 }
+
+/// The `<comm>` of the driver's lines is the reader's command name as the kernel keeps it: all
+/// 15 bytes of a long name (the kernel cuts it there), a space as a space, each byte that is not
+/// printable ASCII (a tab, each byte of a UTF-8 `é`) as `?`.
+pub fn comm_printed(ctx: &Ctx) -> CaseResult {
+    // (the name the reader sets, the comm the driver prints)
+    const NAMES: [(&str, &str); 5] = [
+        ("ct-fifteen-char", "ct-fifteen-char"),
+        ("ct-sixteen-chars", "ct-sixteen-char"),
+        ("ct two words", "ct two words"),
+        ("ct\ttab", "ct?tab"),
+        ("ct-caf\u{e9}", "ct-caf??"),
+    ];
+    let dev = ctx.open()?;
+    let mut rd = Readers::new()?;
+    for (i, (name, shown)) in NAMES.into_iter().enumerate() {
+        let pid = rd.spawn(name, ReaderOpts::default())?;
+        ctx.wait_asleep(pid, 'S')?;
+        ctx.wait_sleepers(&dev, 1)?;
+        expect_ok(dev.write(b"w"), 1, &format!("write for reader #{i}"))?;
+        rd.report_from(pid, WAIT, &format!("write for reader #{i}"))?
+            .expect_ok()?;
+        rd.reap_ok(pid, WAIT)?;
+        ctx.wait_events(pid, 1, "awoken", |e| *e == Event::Awoken)?;
+        let want = vec![
+            format!("process {pid} ({shown}) going to sleep"),
+            format!("awoken {pid} ({shown})"),
+        ];
+        ensure_eq!(
+            ctx.kmsg_now()?.lines_of(pid),
+            want,
+            "driver lines of reader {pid}, named {name:?}"
+        );
+    }
+    Ok(())
+}
