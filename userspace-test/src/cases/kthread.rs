@@ -89,6 +89,45 @@ pub fn kthread_repeat(ctx: &Ctx) -> CaseResult {
     no_bad_lines(&records(ctx)?)
 }
 
+/// `period_ms=0` is taken as 1 ms: the worker sleeps at least until the next tick between two
+/// completions (`msleep_interruptible(1)`), so it completes at most once per jiffy, neither
+/// spinning nor flooding the log (`msleep_interruptible(0)` would not sleep at all).
+pub fn kthread_period_zero(ctx: &Ctx) -> CaseResult {
+    let ko = module_file(ctx)?;
+    let _guard = Unloader;
+    unload_settled()?;
+    let j0 = sys::jiffies().map_err(CaseError::Skip)?;
+    load(&ko, "variant=static period_ms=0")?;
+    wait_threads(1, "ckt_waiter and ckt_worker in /proc/*/comm")?;
+    let woken = format!("ckt_waiter: woken #{WAKES}");
+    sys::poll_until(WAIT, &format!("'{woken}' in the kernel log"), || {
+        let recs = records(ctx)?;
+        Ok(if module_lines(&recs).contains(&woken.as_str()) {
+            Ok(())
+        } else {
+            Err(format!("{} module lines", module_lines(&recs).len()))
+        })
+    })?;
+    std::thread::sleep(Duration::from_millis(200));
+    let took = timed_unload().ctx("rmmod")?;
+    ensure!(
+        took < RMMOD_MAX,
+        "rmmod took {took:?} (limit {RMMOD_MAX:?})"
+    );
+    let j1 = sys::jiffies().map_err(CaseError::Fail)?;
+    let recs = records(ctx)?;
+    let lines = module_lines(&recs);
+    let completions = count_in(&lines, "ckt_worker: stopping after ", " completions")?;
+    let ticks = j1 - j0;
+    ensure!(
+        (u64::from(WAKES)..=ticks + 1).contains(&u64::from(completions)),
+        "period_ms=0: {completions} completions in {ticks} jiffies, expected {WAKES} to {}",
+        ticks + 1
+    );
+    println!("# kthread_period_zero: {completions} completions in {ticks} jiffies");
+    no_bad_lines(&recs)
+}
+
 /// A failed thread creation makes insmod fail with ENOMEM, stops the thread created already and
 /// leaves no module and no `ckt_` thread behind, in every variant.
 ///
@@ -252,22 +291,24 @@ fn one_variant(ctx: &Ctx, variant: &str) -> CaseResult {
         "unloaded: ".to_string(),
     ];
     expect_prefixes_in_order(&lines, &tail)?;
-    ensure!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("ckt_worker: stopping after ")),
-        "no 'ckt_worker: stopping after' line in {lines:?}"
-    );
-    let wakes: u32 = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("ckt_waiter: stopping after "))
-        .and_then(|r| r.strip_suffix(" wake-ups"))
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| CaseError::Fail(format!("unparsable waiter stop line in {lines:?}")))?;
+    let wakes = count_in(&lines, "ckt_waiter: stopping after ", " wake-ups")?;
     ensure!(
         wakes >= WAKES,
         "the waiter reports {wakes} wake-ups, expected >= {WAKES}"
     );
+    // What each thread returned, as it said when it stopped: the waiter its wake-ups, the worker
+    // its completions (reported by the waiter that stopped it, in `onstack`).
+    let completions = count_in(&lines, "ckt_worker: stopping after ", " completions")?;
+    let mut want = vec![format!(
+        "unloaded: {wakes} wake-ups, {completions} completions"
+    )];
+    if variant == "onstack" {
+        want = vec![
+            format!("ckt_waiter: ckt_worker stopped, Ok({completions}) completions"),
+            format!("unloaded: {wakes} wake-ups"),
+        ];
+    }
+    expect_in_order(&lines, &want)?;
     no_bad_lines(&recs)
 }
 
@@ -367,6 +408,21 @@ fn expect_in_order(lines: &[&str], want: &[String]) -> CaseResult {
         }
     }
     Ok(())
+}
+
+/// The number `N` of the one line `<prefix>N<suffix>` of `lines`.
+fn count_in(lines: &[&str], prefix: &str, suffix: &str) -> CaseResult<u32> {
+    let found: Vec<u32> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok())
+        .collect();
+    match found[..] {
+        [n] => Ok(n),
+        _ => bail!(
+            "{} lines '{prefix}<N>{suffix}' in {lines:?}, expected 1",
+            found.len()
+        ),
+    }
 }
 
 /// Fails unless lines starting with each of `want` are in `lines`, in that order.

@@ -113,6 +113,12 @@ pub const CASES: &[Case] = &[
     case("kthread_dynamic", None, kthread::kthread_dynamic),
     case("kthread_onstack", None, kthread::kthread_onstack),
     case("kthread_repeat", None, kthread::kthread_repeat),
+    case("kthread_period_zero", None, kthread::kthread_period_zero),
+    case(
+        "kthread_unload_pending",
+        None,
+        kthread::kthread_unload_pending,
+    ),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
     case("model", None, model::model),
     case("model_concurrent", None, model::model_concurrent),
