@@ -597,6 +597,12 @@ pub fn set_affinity(set: &libc::cpu_set_t) -> Result<(), Errno> {
 
 /// Pins the calling thread to `cpu`.
 pub fn pin_to_cpu(cpu: usize) -> Result<(), Errno> {
+    pin_task_to_cpu(0, cpu)
+}
+
+/// Restricts task `tid` (0: the calling thread) to CPU `cpu`. A kernel thread that was not bound
+/// to a CPU (`kthread_bind()`) may be moved too.
+pub fn pin_task_to_cpu(tid: i32, cpu: usize) -> Result<(), Errno> {
     // SAFETY: an all-zero cpu_set_t is a valid (empty) set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     if cpu >= libc::CPU_SETSIZE as usize {
@@ -604,17 +610,23 @@ pub fn pin_to_cpu(cpu: usize) -> Result<(), Errno> {
     }
     // SAFETY: `cpu` is below CPU_SETSIZE (checked above), so the bit is inside `set`.
     unsafe { libc::CPU_SET(cpu, &mut set) };
-    set_affinity(&set)
+    // SAFETY: `set` is a valid cpu_set_t of that size.
+    cvt(unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) }).map(|_| ())
 }
 
 /// Makes the calling thread `SCHED_FIFO` with priority `prio`: it runs as soon as it is woken,
 /// ahead of every normal task of its CPU.
 pub fn set_fifo(prio: i32) -> Result<(), Errno> {
+    set_task_fifo(0, prio)
+}
+
+/// Makes task `tid` (0: the calling thread) `SCHED_FIFO` with priority `prio`.
+pub fn set_task_fifo(tid: i32, prio: i32) -> Result<(), Errno> {
     let p = libc::sched_param {
         sched_priority: prio,
     };
     // SAFETY: `p` is a valid sched_param.
-    cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) }).map(|_| ())
+    cvt(unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &p) }).map(|_| ())
 }
 
 /// The calling thread's id (its pid in the kernel's log lines).

@@ -128,6 +128,122 @@ pub fn kthread_period_zero(ctx: &Ctx) -> CaseResult {
     no_bad_lines(&recs)
 }
 
+/// Completions the waiter has not taken when it is stopped are the worker's alone: the
+/// `unloaded:` line reports the waiter's wake-ups and the worker's completions, each as its
+/// thread returned it. The waiter is starved (moved to CPU 1 as `SCHED_FIFO` 1, under a
+/// `SCHED_FIFO` 2 busy loop; the worker stays on CPU 0) until the worker is `PENDING` completions
+/// ahead; `rmmod` then stops the waiter, which takes at most one more before it sees the stop.
+/// Skips on a single CPU.
+pub fn kthread_unload_pending(ctx: &Ctx) -> CaseResult {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return Err(CaseError::Skip(
+            "a single CPU: the waiter cannot be starved alone".into(),
+        ));
+    }
+    super::on_cpu(0, || unload_pending(ctx))
+}
+
+/// How many completions ahead of the waiter's wake-ups the worker must be before `rmmod`.
+const PENDING: u32 = 3;
+
+fn unload_pending(ctx: &Ctx) -> CaseResult {
+    let ko = module_file(ctx)?;
+    let _guard = Unloader;
+    unload_settled()?;
+    load(&ko, &format!("variant=static period_ms={PERIOD_MS}"))?;
+    wait_threads(1, "ckt_waiter and ckt_worker in /proc/*/comm")?;
+    let (waiter, worker) = (pids_named(WAITER)[0], pids_named(WORKER)[0]);
+    sys::pin_task_to_cpu(worker, 0).with_ctx(|| format!("pin {WORKER} ({worker}) to CPU 0"))?;
+    sys::pin_task_to_cpu(waiter, 1).with_ctx(|| format!("pin {WAITER} ({waiter}) to CPU 1"))?;
+    sys::set_task_fifo(waiter, 1).with_ctx(|| format!("make {WAITER} ({waiter}) SCHED_FIFO 1"))?;
+    let hog = sys::fork_child("ct-hog", || {
+        if sys::pin_to_cpu(1).is_err() || sys::set_fifo(2).is_err() {
+            return 4;
+        }
+        loop {
+            std::hint::spin_loop();
+        }
+    })
+    .ctx("fork the busy loop")?;
+    let hog = Hog(hog);
+    // The last `complete #k` and `woken #j` numbers of the log.
+    let last = |recs: &[Record], prefix: &str| {
+        module_lines(recs)
+            .iter()
+            .filter_map(|l| l.strip_prefix(prefix)?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0)
+    };
+    sys::poll_until(
+        WAIT,
+        &format!("the worker {PENDING} completions ahead of the starved waiter"),
+        || {
+            let recs = records(ctx)?;
+            let (k, j) = (
+                last(&recs, "ckt_worker: complete #"),
+                last(&recs, "ckt_waiter: woken #"),
+            );
+            Ok(if k >= j + PENDING {
+                Ok(())
+            } else {
+                Err(format!("complete #{k}, woken #{j}"))
+            })
+        },
+    )?;
+    let woken = last(&records(ctx)?, "ckt_waiter: woken #");
+    // rmmod stops the waiter first and waits for it: it can run only once the loop is gone.
+    let rmmod = std::thread::spawn(timed_unload);
+    let stopping = "unloading (static): stopping ckt_waiter";
+    let told = sys::poll_until(WAIT, &format!("'{stopping}' in the kernel log"), || {
+        let recs = records(ctx)?;
+        Ok(if module_lines(&recs).contains(&stopping) {
+            Ok(())
+        } else {
+            Err(format!("{} module lines", module_lines(&recs).len()))
+        })
+    });
+    drop(hog);
+    let took = rmmod
+        .join()
+        .map_err(|_| CaseError::Fail("the rmmod thread panicked".into()))?
+        .ctx("rmmod")?;
+    told?;
+    ensure!(
+        took < RMMOD_MAX,
+        "rmmod took {took:?} (limit {RMMOD_MAX:?})"
+    );
+    wait_threads(0, "both threads gone after rmmod")?;
+    let recs = records(ctx)?;
+    let lines = module_lines(&recs);
+    let wakes = count_in(&lines, "ckt_waiter: stopping after ", " wake-ups")?;
+    let completions = count_in(&lines, "ckt_worker: stopping after ", " completions")?;
+    ensure!(
+        wakes <= woken + 1 && completions >= woken + PENDING,
+        "starved at woken #{woken}: the waiter returned {wakes} wake-ups (expected at most {}), \
+         the worker {completions} completions (expected at least {})",
+        woken + 1,
+        woken + PENDING
+    );
+    expect_in_order(
+        &lines,
+        &[format!(
+            "unloaded: {wakes} wake-ups, {completions} completions"
+        )],
+    )?;
+    println!("# kthread_unload_pending: {wakes} wake-ups, {completions} completions");
+    no_bad_lines(&recs)
+}
+
+/// The busy loop of [`kthread_unload_pending`]: killed and reaped when dropped.
+struct Hog(i32);
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        let _ = sys::kill(self.0, libc::SIGKILL);
+        let _ = sys::wait_exit(self.0, WAIT);
+    }
+}
+
 /// A failed thread creation makes insmod fail with ENOMEM, stops the thread created already and
 /// leaves no module and no `ckt_` thread behind, in every variant.
 ///
