@@ -70,21 +70,11 @@ pub fn kthread_repeat(ctx: &Ctx) -> CaseResult {
             if i % 2 == 1 {
                 std::thread::sleep(Duration::from_millis(100));
             }
-            let took = timed_unload().with_ctx(|| format!("{v} cycle {i}: rmmod"))?;
-            ensure!(
-                took < RMMOD_MAX,
-                "{v} cycle {i}: rmmod took {took:?} (limit {RMMOD_MAX:?})"
-            );
-            wait_threads(0, &format!("{v} cycle {i}: threads gone after rmmod"))?;
+            prompt_unload(&format!("{v} cycle {i}"))?;
         }
         load(&ko, &format!("variant={v} period_ms=60000"))?;
         wait_threads(1, &format!("{v} long period: both threads"))?;
-        let took = timed_unload().with_ctx(|| format!("{v} long period: rmmod"))?;
-        ensure!(
-            took < RMMOD_MAX,
-            "{v} long period: rmmod took {took:?} (limit {RMMOD_MAX:?})"
-        );
-        wait_threads(0, &format!("{v} long period: threads gone"))?;
+        prompt_unload(&format!("{v} long period"))?;
     }
     no_bad_lines(&records(ctx)?)
 }
@@ -99,25 +89,13 @@ pub fn kthread_period_zero(ctx: &Ctx) -> CaseResult {
     let j0 = sys::jiffies().map_err(CaseError::Skip)?;
     load(&ko, "variant=static period_ms=0")?;
     wait_threads(1, "ckt_waiter and ckt_worker in /proc/*/comm")?;
-    let woken = format!("ckt_waiter: woken #{WAKES}");
-    sys::poll_until(WAIT, &format!("'{woken}' in the kernel log"), || {
-        let recs = records(ctx)?;
-        Ok(if module_lines(&recs).contains(&woken.as_str()) {
-            Ok(())
-        } else {
-            Err(format!("{} module lines", module_lines(&recs).len()))
-        })
-    })?;
+    wait_line(ctx, &format!("ckt_waiter: woken #{WAKES}"))?;
     std::thread::sleep(Duration::from_millis(200));
-    let took = timed_unload().ctx("rmmod")?;
-    ensure!(
-        took < RMMOD_MAX,
-        "rmmod took {took:?} (limit {RMMOD_MAX:?})"
-    );
+    prompt_unload("period_ms=0")?;
     let j1 = sys::jiffies().map_err(CaseError::Fail)?;
     let recs = records(ctx)?;
     let lines = module_lines(&recs);
-    let completions = count_in(&lines, "ckt_worker: stopping after ", " completions")?;
+    let (_, completions) = stopped_counts(&lines)?;
     let ticks = j1 - j0;
     ensure!(
         (u64::from(WAKES)..=ticks + 1).contains(&u64::from(completions)),
@@ -192,31 +170,16 @@ fn unload_pending(ctx: &Ctx) -> CaseResult {
     )?;
     let woken = last(&records(ctx)?, "ckt_waiter: woken #");
     // rmmod stops the waiter first and waits for it: it can run only once the loop is gone.
-    let rmmod = std::thread::spawn(timed_unload);
-    let stopping = "unloading (static): stopping ckt_waiter";
-    let told = sys::poll_until(WAIT, &format!("'{stopping}' in the kernel log"), || {
-        let recs = records(ctx)?;
-        Ok(if module_lines(&recs).contains(&stopping) {
-            Ok(())
-        } else {
-            Err(format!("{} module lines", module_lines(&recs).len()))
-        })
-    });
+    let rmmod = std::thread::spawn(|| prompt_unload("the starved waiter"));
+    let told = wait_line(ctx, "unloading (static): stopping ckt_waiter");
     drop(hog);
-    let took = rmmod
+    rmmod
         .join()
-        .map_err(|_| CaseError::Fail("the rmmod thread panicked".into()))?
-        .ctx("rmmod")?;
+        .map_err(|_| CaseError::Fail("the rmmod thread panicked".into()))??;
     told?;
-    ensure!(
-        took < RMMOD_MAX,
-        "rmmod took {took:?} (limit {RMMOD_MAX:?})"
-    );
-    wait_threads(0, "both threads gone after rmmod")?;
     let recs = records(ctx)?;
     let lines = module_lines(&recs);
-    let wakes = count_in(&lines, "ckt_waiter: stopping after ", " wake-ups")?;
-    let completions = count_in(&lines, "ckt_worker: stopping after ", " completions")?;
+    let (wakes, completions) = stopped_counts(&lines)?;
     ensure!(
         wakes <= woken + 1 && completions >= woken + PENDING,
         "starved at woken #{woken}: the waiter returned {wakes} wake-ups (expected at most {}), \
@@ -356,15 +319,7 @@ fn one_variant(ctx: &Ctx, variant: &str) -> CaseResult {
     );
 
     // The worker completes, the waiter wakes: the log shows the pairs in order.
-    let woken = format!("ckt_waiter: woken #{WAKES}");
-    sys::poll_until(WAIT, &format!("'{woken}' in the kernel log"), || {
-        let recs = records(ctx)?;
-        Ok(if module_lines(&recs).contains(&woken.as_str()) {
-            Ok(())
-        } else {
-            Err(format!("module lines: {:?}", module_lines(&recs)))
-        })
-    })?;
+    wait_line(ctx, &format!("ckt_waiter: woken #{WAKES}"))?;
     let recs = records(ctx)?;
     let lines = module_lines(&recs);
     let mut want = vec![
@@ -393,12 +348,7 @@ fn one_variant(ctx: &Ctx, variant: &str) -> CaseResult {
     }
 
     // rmmod is prompt, stops both threads, and reports what they returned.
-    let took = timed_unload().ctx("rmmod")?;
-    ensure!(
-        took < RMMOD_MAX,
-        "rmmod took {took:?} (limit {RMMOD_MAX:?})"
-    );
-    wait_threads(0, "both threads gone after rmmod")?;
+    prompt_unload(variant)?;
     let recs = records(ctx)?;
     let lines = module_lines(&recs);
     let tail = [
@@ -407,14 +357,13 @@ fn one_variant(ctx: &Ctx, variant: &str) -> CaseResult {
         "unloaded: ".to_string(),
     ];
     expect_prefixes_in_order(&lines, &tail)?;
-    let wakes = count_in(&lines, "ckt_waiter: stopping after ", " wake-ups")?;
+    let (wakes, completions) = stopped_counts(&lines)?;
     ensure!(
         wakes >= WAKES,
         "the waiter reports {wakes} wake-ups, expected >= {WAKES}"
     );
     // What each thread returned, as it said when it stopped: the waiter its wake-ups, the worker
     // its completions (reported by the waiter that stopped it, in `onstack`).
-    let completions = count_in(&lines, "ckt_worker: stopping after ", " completions")?;
     let mut want = vec![format!(
         "unloaded: {wakes} wake-ups, {completions} completions"
     )];
@@ -464,11 +413,29 @@ fn unload() -> Result<(), Errno> {
     module::unload_named(NAME)
 }
 
-/// Unloads and returns how long `delete_module` took.
-fn timed_unload() -> Result<Duration, Errno> {
+/// Unloads within [`RMMOD_MAX`], then waits until both threads are gone; `what` names the step.
+fn prompt_unload(what: &str) -> CaseResult {
     let t0 = Instant::now();
-    unload()?;
-    Ok(t0.elapsed())
+    unload().with_ctx(|| format!("{what}: rmmod"))?;
+    let took = t0.elapsed();
+    ensure!(
+        took < RMMOD_MAX,
+        "{what}: rmmod took {took:?} (limit {RMMOD_MAX:?})"
+    );
+    wait_threads(0, &format!("{what}: both threads gone after rmmod"))
+}
+
+/// Waits until the module has logged `line`.
+fn wait_line(ctx: &Ctx, line: &str) -> CaseResult {
+    sys::poll_until(WAIT, &format!("'{line}' in the kernel log"), || {
+        let recs = records(ctx)?;
+        let lines = module_lines(&recs);
+        Ok(if lines.contains(&line) {
+            Ok(())
+        } else {
+            Err(format!("module lines: {lines:?}"))
+        })
+    })
 }
 
 /// Unloads the module if it is loaded (a module still initialising may refuse for a moment).
@@ -524,6 +491,14 @@ fn expect_in_order(lines: &[&str], want: &[String]) -> CaseResult {
         }
     }
     Ok(())
+}
+
+/// What the threads returned, as they logged it when they stopped: (wake-ups, completions).
+fn stopped_counts(lines: &[&str]) -> CaseResult<(u32, u32)> {
+    Ok((
+        count_in(lines, "ckt_waiter: stopping after ", " wake-ups")?,
+        count_in(lines, "ckt_worker: stopping after ", " completions")?,
+    ))
 }
 
 /// The number `N` of the one line `<prefix>N<suffix>` of `lines`.
