@@ -21,9 +21,16 @@
 //! as in the driver. A signal (`SIGINT` with a handler, with or without `SA_RESTART`,
 //! `SIGKILL`, `SIGSTOP` then `SIGCONT`) makes a waiter runnable when its wait mode lets it:
 //! every signal in an interruptible wait, only `SIGKILL` in a killable one, none in an
-//! uninterruptible one. A timed wait turns a restart after a handler into `EINTR`. A timeout can
-//! happen only once the read has lasted its timeout less one jiffy (at most 10 ms, HZ >= 100):
-//! the only time the check uses besides the real-time order.
+//! uninterruptible one. A timed wait turns a restart after a handler into `EINTR`. A timeout of
+//! `t` jiffies can happen only once `jiffies` passed the value it had before the read by `t`:
+//! before the response of every operation not yet placed, by the `jiffies` read after it (where
+//! the history has them; else once the read lasted its timeout less one jiffy, at most 10 ms at
+//! HZ >= 100, in `CLOCK_MONOTONIC`). The only times the check uses besides the real-time order.
+//!
+//! Why jiffies and not only time: `jiffies` advances at the tick, and a late tick (a guest whose
+//! CPUs the host runs late) leaves it behind the clock for a while; a wait of `t` jiffies begun
+//! then ends sooner than `t` ticks of the clock later. Seen on the KCSAN kernel under TCG: a
+//! 200 ms (50-jiffy) read timed out after 186.7 ms.
 //!
 //! An operation without a response (its task was killed) may end in any way; it must still end,
 //! before its task was reaped. `STATUS` in the middle of a run is compared for `pending` and
@@ -117,6 +124,8 @@ pub struct Entry {
     pub inv: u64,
     /// Response time; for a [`Ret::Lost`] one, when its task was reaped.
     pub resp: u64,
+    /// `jiffies` read right before the invocation and right after the response, if known.
+    pub jiffies: Option<(u64, u64)>,
     /// Its result.
     pub ret: Ret,
 }
@@ -188,6 +197,8 @@ pub struct NoOrder {
 /// The checker of one history.
 pub struct Checker<'a> {
     cfg: Cfg,
+    /// `timeout_ms` in jiffies (`msecs_to_jiffies`), if the kernel's HZ is known.
+    timeout_jiffies: Option<u64>,
     h: &'a [Entry],
     /// Per task, its entries in order.
     by_task: Vec<Vec<usize>>,
@@ -197,8 +208,8 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    /// A checker of `h` under `cfg`.
-    pub fn new(cfg: Cfg, h: &'a [Entry]) -> Self {
+    /// A checker of `h` under `cfg`; `timeout_jiffies` is `timeout_ms` in jiffies, if known.
+    pub fn new(cfg: Cfg, timeout_jiffies: Option<u64>, h: &'a [Entry]) -> Self {
         let tasks = h.iter().map(|e| e.task + 1).max().unwrap_or(0);
         let mut by_task = vec![Vec::new(); tasks];
         for (i, e) in h.iter().enumerate() {
@@ -213,6 +224,7 @@ impl<'a> Checker<'a> {
         };
         Self {
             cfg,
+            timeout_jiffies,
             h,
             by_task,
             failed: HashSet::new(),
@@ -258,6 +270,23 @@ impl<'a> Checker<'a> {
                     ),
                     gave_up: res.is_none(),
                 })
+            }
+        }
+    }
+
+    /// Whether the timeout of read `i` can have expired before every operation not done
+    /// responded (`min`: the earliest of those responses).
+    fn may_expire(&self, st: &St, i: usize, min: u64) -> bool {
+        match (self.timeout_jiffies, self.h[i].jiffies) {
+            // `jiffies` reached its value before the read plus the timeout before each of those
+            // responses, so each `jiffies` read after one is at least that.
+            (Some(t), Some((before, _))) => (0..self.h.len())
+                .filter(|&k| st.ph[k] != Ph::Done)
+                .filter_map(|k| self.h[k].jiffies.map(|(_, after)| after))
+                .all(|after| after >= before + t),
+            _ => {
+                self.h[i].inv + u64::from(self.cfg.timeout_ms) * 1_000_000
+                    < min.saturating_add(JIFFY_SLACK_NS)
             }
         }
     }
@@ -504,11 +533,7 @@ impl<'a> Checker<'a> {
             }
             Ph::Queued(sig) | Ph::Woken(sig) => {
                 let woken = matches!(st.ph[i], Ph::Woken(_));
-                // The timeout can have expired only once the read lasted its timeout (less a
-                // jiffy), and only before every operation not done responded.
-                let expired = timed
-                    && self.h[i].inv + u64::from(self.cfg.timeout_ms) * 1_000_000
-                        < min.saturating_add(JIFFY_SLACK_NS);
+                let expired = timed && self.may_expire(st, i, min);
                 if !(woken || sig.is_some() || expired) {
                     return out;
                 }
@@ -621,6 +646,7 @@ mod tests {
             call,
             inv: inv * MS,
             resp: resp * MS,
+            jiffies: None,
             ret,
         }
     }
@@ -636,7 +662,7 @@ mod tests {
     }
 
     fn ok(c: Cfg, h: &[Entry]) -> bool {
-        Checker::new(c, h).check().is_ok()
+        Checker::new(c, None, h).check().is_ok()
     }
 
     const CTL: usize = 9;
@@ -691,7 +717,7 @@ mod tests {
             e(1, Call::Write, 50, 51, Ret::Val(1)),
             e(CTL, Call::FinalStatus, 200, 201, status(0, 2, 0, 2)),
         ];
-        let mut c = Checker::new(cfg(I, 0), &h);
+        let mut c = Checker::new(cfg(I, 0), None, &h);
         let tags = c.check().expect("explained");
         assert!(tags.contains(&Tag::Barged));
     }
@@ -793,6 +819,32 @@ mod tests {
         assert!(ok(cfg(I, 200), &h(195)));
         assert!(!ok(cfg(I, 200), &h(150)));
         assert!(!ok(cfg(I, 0), &h(250)));
+    }
+
+    #[test]
+    fn timeouts_need_their_jiffies() {
+        // 50 jiffies (200 ms at HZ=250): a read that timed out, then a write, each with the
+        // jiffies read before and after it.
+        let h = |resp, after, later| {
+            let mut read = e(0, Call::Read, 0, resp, Ret::Err(libc::ETIMEDOUT));
+            read.jiffies = Some((1000, after));
+            let mut write = e(1, Call::Write, 300, 301, Ret::Val(1));
+            write.jiffies = Some((later, later));
+            let end = Ret::Status(CompleteStatus {
+                pending: 1,
+                reads_timed_out: 1,
+                completes: 1,
+                ..CompleteStatus::default()
+            });
+            [read, write, e(CTL, Call::FinalStatus, 400, 401, end)]
+        };
+        let check = |h: &[Entry]| Checker::new(cfg(I, 200), Some(50), h).check().is_ok();
+        // A late tick: 187 ms of the clock, but jiffies passed by 50.
+        assert!(check(&h(187, 1050, 1060)));
+        // 250 ms of the clock, but jiffies passed by 49 only: not expired yet.
+        assert!(!check(&h(250, 1049, 1060)));
+        // Expired at +50 before its response, yet an operation after it saw +49: impossible.
+        assert!(!check(&h(250, 1050, 1049)));
     }
 
     #[test]

@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::SeqCst};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::RngExt;
@@ -39,6 +40,7 @@ use proptest::test_runner::{RngAlgorithm, TestRng};
 
 use crate::cases::{Ctx, WAIT};
 use crate::error::{CaseError, CaseResult, Context};
+use crate::kconfig::{Hz, KernelConfig};
 use crate::lin::{self, Call, Cfg, Checker, Entry, Ret, Sig, Tag};
 use crate::module;
 use crate::oracle::WaitMode;
@@ -235,6 +237,9 @@ impl Schedule {
 struct Slot {
     inv: AtomicU64,
     resp: AtomicU64,
+    /// `jiffies` before the invocation and after the response; 0: not known.
+    jiffies_before: AtomicU64,
+    jiffies_after: AtomicU64,
     ret: AtomicI64,
     errno: AtomicI64,
     status: [AtomicU64; 8],
@@ -286,6 +291,18 @@ impl Drop for Shared {
 }
 
 /// `CLOCK_MONOTONIC` in nanoseconds (the same clock in every process).
+/// `timeout_ms` in jiffies, if the kernel's HZ is known (`/boot/config-<release>`).
+fn timeout_jiffies(timeout_ms: u32) -> Option<u64> {
+    static HZ: OnceLock<Option<Hz>> = OnceLock::new();
+    let hz = *HZ.get_or_init(|| KernelConfig::running().ok()?.hz().ok());
+    hz.map(|hz| hz.msecs_to_jiffies(timeout_ms))
+}
+
+/// The kernel's `jiffies` ([`sys::jiffies`]), 0 if it cannot be read.
+fn jiffies() -> u64 {
+    sys::jiffies().unwrap_or(0)
+}
+
 fn now() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -344,6 +361,7 @@ fn task_main(plan: &Plan, slots: &[Slot; MAX_OPS], go: RawFd) -> i32 {
             Step::Op(call) => {
                 let Some(slot) = slots.get(k) else { return 5 };
                 k += 1;
+                slot.jiffies_before.store(jiffies(), SeqCst);
                 slot.inv.store(now(), SeqCst);
                 let (r, errno, words) = do_call(fd.as_raw_fd(), call);
                 slot.ret.store(r, SeqCst);
@@ -352,6 +370,7 @@ fn task_main(plan: &Plan, slots: &[Slot; MAX_OPS], go: RawFd) -> i32 {
                     s.store(w, SeqCst);
                 }
                 slot.resp.store(now(), SeqCst);
+                slot.jiffies_after.store(jiffies(), SeqCst);
             }
         }
     }
@@ -508,6 +527,7 @@ impl RunState<'_> {
                 call: Call::Asleep(t),
                 inv: t1,
                 resp: t2,
+                jiffies: None,
                 ret: Ret::Val(0),
             });
             if let Some(sig) = self.tasks[t].signal.take() {
@@ -549,6 +569,7 @@ impl RunState<'_> {
             call: Call::Signal(t, sig),
             inv: t1,
             resp: now(),
+            jiffies: None,
             ret: Ret::Val(0),
         });
         self.tasks[t].sent = Some(t1);
@@ -587,6 +608,7 @@ impl RunState<'_> {
             call,
             inv: t1,
             resp,
+            jiffies: None,
             ret,
         });
         ret
@@ -646,11 +668,13 @@ impl RunState<'_> {
                         to_ret(call, s.ret.load(SeqCst), s.errno.load(SeqCst) as i32, st),
                     )
                 };
+                let (before, after) = (s.jiffies_before.load(SeqCst), s.jiffies_after.load(SeqCst));
                 h.push(Entry {
                     task: t,
                     call,
                     inv,
                     resp,
+                    jiffies: (before != 0 && after != 0).then_some((before, after)),
                     ret,
                 });
             }
@@ -668,7 +692,9 @@ impl RunState<'_> {
                 format!("{:.3}", t.saturating_sub(self.t0) as f64 / 1e6)
             }
         };
-        let mut out = String::from("history (task: operation [invoked..responded ms] -> result):");
+        let mut out = String::from(
+            "history (task: operation [invoked..responded ms] (jiffies before..after) -> result):",
+        );
         for (i, e) in h.iter().enumerate() {
             let who = if e.task == self.ctl_task() {
                 "controller".to_string()
@@ -678,8 +704,12 @@ impl RunState<'_> {
                     e.task, self.sched.tasks[e.task].name, self.tasks[e.task].pid
                 )
             };
+            let jiffies = match e.jiffies {
+                Some((before, after)) => format!(" (jiffies {before}..{after})"),
+                None => String::new(),
+            };
             out.push_str(&format!(
-                "\n  #{i} {who}: {:?} [{}..{}] -> {}",
+                "\n  #{i} {who}: {:?} [{}..{}]{jiffies} -> {}",
                 e.call,
                 ms(e.inv),
                 ms(e.resp),
@@ -778,7 +808,7 @@ pub fn run(ctx: &Ctx, sched: &Schedule) -> CaseResult<Verdict> {
         return Ok(Verdict::Fail(format!("{why}\n{}", r.show(&h))));
     }
     let h = r.history();
-    let mut c = Checker::new(sched.cfg, &h);
+    let mut c = Checker::new(sched.cfg, timeout_jiffies(sched.cfg.timeout_ms), &h);
     Ok(match c.check() {
         Ok(tags) => Verdict::Pass(tags, c.states()),
         Err(no) => {
@@ -996,8 +1026,12 @@ pub fn model_concurrent(ctx: &Ctx) -> CaseResult {
             tags.join(", ")
         );
     }
+    let timeouts = match (timeout_jiffies(1000), sys::jiffies()) {
+        (Some(hz), Ok(_)) => format!("timeouts in jiffies (HZ={hz})"),
+        _ => "timeouts in time (no HZ or no jiffies)".to_string(),
+    };
     println!(
-        "# model_concurrent: {} runs in {:.1} s, largest search {max_states} states",
+        "# model_concurrent: {} runs in {:.1} s, largest search {max_states} states, {timeouts}",
         o.model_runs,
         start.elapsed().as_secs_f64()
     );
