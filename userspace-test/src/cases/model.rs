@@ -368,7 +368,7 @@ impl Driver {
         }
         drop(probe);
         for (i, (fd, m)) in self.files.iter().zip(&self.model.files).enumerate() {
-            let got = fd_counters(fd.as_raw_fd())?;
+            let got = super::file::fd_counters(fd.as_raw_fd())?;
             let want = [m.reads, m.reads_woken, m.writes];
             crate::ensure!(
                 got == want,
@@ -457,25 +457,6 @@ fn status(fd: i32) -> Result<CompleteStatus, Errno> {
     let mut words = [0u64; 8];
     ioctl(fd, uapi::COMPLETE_IOC_STATUS, words.as_mut_ptr() as usize)?;
     Ok(CompleteStatus::from_words(words))
-}
-
-/// `[complete_reads, complete_reads_woken, complete_writes]` of our `fd`.
-pub fn fd_counters(fd: i32) -> CaseResult<[u64; 3]> {
-    let lines = sys::fdinfo(0, fd)?;
-    let mut out = [0u64; 3];
-    for (o, key) in
-        out.iter_mut()
-            .zip(["complete_reads", "complete_reads_woken", "complete_writes"])
-    {
-        let v = lines
-            .iter()
-            .find(|(k, _)| k == key)
-            .ok_or_else(|| format!("fdinfo of fd {fd} has no {key}: {lines:?}"))?;
-        *o =
-            v.1.parse()
-                .map_err(|e| format!("fdinfo {key} {:?}: {e}", v.1))?;
-    }
-    Ok(out)
 }
 
 /// The state machine test over [`Driver`] and [`Reference`].

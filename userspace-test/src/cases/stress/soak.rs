@@ -353,7 +353,7 @@ fn run(ctx: &Ctx, seed: u64) -> CaseResult {
         );
         for (i, f) in files.iter().enumerate() {
             for (fd, c) in [(&f.blocking, &f.counts[0]), (&f.nonblock, &f.counts[1])] {
-                let got = crate::cases::model::fd_counters(fd.as_raw_fd())?;
+                let got = crate::cases::file::fd_counters(fd.as_raw_fd())?;
                 let want = [c.reads, c.reads_ok, c.writes];
                 ensure!(
                     got == want,
