@@ -290,7 +290,6 @@ impl Drop for Shared {
     }
 }
 
-/// `CLOCK_MONOTONIC` in nanoseconds (the same clock in every process).
 /// `timeout_ms` in jiffies, if the kernel's HZ is known (`/boot/config-<release>`).
 fn timeout_jiffies(timeout_ms: u32) -> Option<u64> {
     static HZ: OnceLock<Option<Hz>> = OnceLock::new();
@@ -303,6 +302,7 @@ fn jiffies() -> u64 {
     sys::jiffies().unwrap_or(0)
 }
 
+/// `CLOCK_MONOTONIC` in nanoseconds (the same clock in every process).
 fn now() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
