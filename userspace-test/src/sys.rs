@@ -591,8 +591,13 @@ pub fn get_affinity() -> Result<libc::cpu_set_t, Errno> {
 
 /// Sets the calling thread's CPU affinity.
 pub fn set_affinity(set: &libc::cpu_set_t) -> Result<(), Errno> {
+    set_task_affinity(0, set)
+}
+
+/// Sets the CPU affinity of task `tid` (0: the calling thread).
+fn set_task_affinity(tid: i32, set: &libc::cpu_set_t) -> Result<(), Errno> {
     // SAFETY: `set` is a valid cpu_set_t of that size.
-    cvt(unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) }).map(|_| ())
+    cvt(unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(set), set) }).map(|_| ())
 }
 
 /// Pins the calling thread to `cpu`.
@@ -610,8 +615,7 @@ pub fn pin_task_to_cpu(tid: i32, cpu: usize) -> Result<(), Errno> {
     }
     // SAFETY: `cpu` is below CPU_SETSIZE (checked above), so the bit is inside `set`.
     unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a valid cpu_set_t of that size.
-    cvt(unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) }).map(|_| ())
+    set_task_affinity(tid, &set)
 }
 
 /// Makes the calling thread `SCHED_FIFO` with priority `prio`: it runs as soon as it is woken,
