@@ -154,24 +154,25 @@ fn reader_main(tx: i32, opts: ReaderOpts) -> i32 {
         }
     }
     let flags = libc::O_RDONLY | if opts.nonblock { libc::O_NONBLOCK } else { 0 };
-    let jiffies = || {
-        if opts.jiffies {
-            sys::jiffies().unwrap_or(0)
-        } else {
-            0
-        }
+    // Opened before: `jiffies` is read right before and after the read.
+    let jiffies_file = || {
+        opts.jiffies
+            .then(|| sys::JiffiesFile::open().ok())
+            .flatten()
     };
+    let (before, after) = (jiffies_file(), jiffies_file());
+    let jiffies = |f: Option<sys::JiffiesFile>| f.and_then(|f| f.read().ok()).unwrap_or(0);
     let mut jiffies_at = (0, 0);
     let start = Instant::now();
     let (ret, errno, fd) = match sys::open(sys::DEV_PATH, flags) {
         Err(e) => (-2, e.0, None),
         Ok(fd) => {
             let mut buf = vec![0u8; opts.len.max(1)];
-            jiffies_at.0 = jiffies();
+            jiffies_at.0 = jiffies(before);
             // SAFETY: `buf` is valid for writes of at least `opts.len` bytes.
             let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), opts.len) };
             let errno = if r < 0 { sys::Errno::last().0 } else { 0 };
-            jiffies_at.1 = jiffies();
+            jiffies_at.1 = jiffies(after);
             (r as i64, errno, Some(fd))
         }
     };
