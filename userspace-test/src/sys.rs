@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -591,34 +591,21 @@ impl JiffiesFile {
             .map_err(|e| format!("open {SCHEDSTAT}: {e}"))
     }
 
-    /// `jiffies` now. Reads only up to the `timestamp` line, the file's second: `seq_read`
+    /// `jiffies` now, from the file's second line. Read through a 32-byte buffer: `seq_read`
     /// makes another record (a CPU's statistics) only for a read that asks for more than the
     /// records it has made hold, and the header is 32 bytes while `jiffies` has 10 digits.
-    pub fn read(mut self) -> Result<u64, String> {
-        let path = SCHEDSTAT;
-        let mut head = Vec::new();
-        let mut piece = [0u8; 32];
-        loop {
-            let text = String::from_utf8_lossy(&head);
-            if let Some(v) = text
-                .split_inclusive('\n')
-                .find_map(|l| l.strip_prefix("timestamp ")?.strip_suffix('\n'))
-            {
-                return v
-                    .parse()
-                    .map_err(|e| format!("{path}: 'timestamp {v}': {e}"));
-            }
-            let n = self
-                .0
-                .read(&mut piece)
-                .map_err(|e| format!("read {path}: {e}"))?;
-            if n == 0 || head.len() > 4096 {
-                return Err(format!(
-                    "{path}: no 'timestamp <jiffies>' line at its start"
-                ));
-            }
-            head.extend_from_slice(&piece[..n]);
-        }
+    pub fn read(self) -> Result<u64, String> {
+        let line = BufReader::with_capacity(32, self.0)
+            .lines()
+            .nth(1)
+            .transpose()
+            .map_err(|e| format!("read {SCHEDSTAT}: {e}"))?
+            .unwrap_or_default();
+        let v = line
+            .strip_prefix("timestamp ")
+            .ok_or_else(|| format!("{SCHEDSTAT}: line 2 is '{line}', not 'timestamp <jiffies>'"))?;
+        v.parse()
+            .map_err(|e| format!("{SCHEDSTAT}: 'timestamp {v}': {e}"))
     }
 }
 
