@@ -338,7 +338,8 @@ pub(crate) unsafe extern "C" fn get_param<P: ParamValue>(
 /// `KERNEL_PARAM_OPS`, so the macro works whatever the including crate calls this module.
 /// `perm` is checked at compile time as C `VERIFY_OCTAL_PERMISSIONS` does: at most `0o777`, the
 /// user at least as able to read as the group, the group as the others, the user at least as
-/// able to write as the group, and never writable by others.
+/// able to write as the group, and never writable by others. A visibility before the name
+/// (`pub(crate) VERBOSE: ...`) lets a parameter declared in a submodule be read elsewhere.
 ///
 /// ```ignore
 /// module_param_sysfs!(VERBOSE: BoolParam = BoolParam::new(true),
@@ -346,10 +347,10 @@ pub(crate) unsafe extern "C" fn get_param<P: ParamValue>(
 /// ```
 #[macro_export]
 macro_rules! module_param_sysfs {
-    ($(#[$meta:meta])* $id:ident: $ty:ty = $init:expr, name: $name:literal, type: $tname:literal,
-     perm: $perm:expr, desc: $desc:literal) => {
+    ($(#[$meta:meta])* $vis:vis $id:ident: $ty:ty = $init:expr, name: $name:literal,
+     type: $tname:literal, perm: $perm:expr, desc: $desc:literal) => {
         $(#[$meta])*
-        static $id: $ty = $init;
+        $vis static $id: $ty = $init;
 
         const _: () = {
             #[link_section = "__param"]
