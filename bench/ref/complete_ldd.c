@@ -21,6 +21,10 @@
  * trait offers only these), so both go through the same VFS path.
  * The device name is the `name` parameter (default "complete_ldd"), so it
  * loads next to /dev/complete.
+ *
+ * Derived from complete.c of the book "Linux Device Drivers" by Alessandro
+ * Rubini and Jonathan Corbet, published by O'Reilly & Associates
+ * (docs/ldd3.md).
  */
 
 /* "complete_ldd: ..." like the Rust driver's "complete_dev: ..." */

@@ -29,6 +29,10 @@
  * trait offers only these), so both go through the same VFS path.
  * The device name is the `name` parameter (default "complete_ref"), so it
  * loads next to /dev/complete. complete_ldd.c is the bare LDD3 logic.
+ *
+ * Derived from complete.c of the book "Linux Device Drivers" by Alessandro
+ * Rubini and Jonathan Corbet, published by O'Reilly & Associates
+ * (docs/ldd3.md).
  */
 
 /* "complete_ref: ..." like the Rust driver's "complete_dev: ..." */
