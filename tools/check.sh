@@ -100,6 +100,7 @@ check "cargo test (userspace-test, host unit tests)" \
 	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
 check "pipefail: no pipeline that stops reading early (tools/tests/pipefail.sh)" "$TOOLS_DIR/tests/pipefail.sh"
 check "SPDX: every file names its licence (tools/tests/spdx.sh)" "$TOOLS_DIR/tests/spdx.sh"
+check "doc history: no commit id or work-log phrase in README, docs, Rust comments (tools/tests/doc-history.sh)" "$TOOLS_DIR/tests/doc-history.sh"
 check "make help lists every target (tools/tests/make-help.sh)" "$TOOLS_DIR/tests/make-help.sh"
 check "toolchain decision on a fresh machine's apt, without the network (tools/tests/toolchain-decision.sh)" \
 	"$TOOLS_DIR/tests/toolchain-decision.sh"
