@@ -35,7 +35,7 @@ if [[ $SANITIZE == 1 ]]; then
 	# over identify_boot_cpu), before any module is loaded.
 	vm_args=(cdsanitize=1 "cdsoak=${SANITIZE_SOAK_OPS:-1000000}" cdksft_timeout=2400 no5lvl)
 	# KASAN under TCG, and the million-operation soak, take their time: the kselftest alone
-	# outlasts the 600 s of its settings file there (51 cases).
+	# outlasts the 600 s of its settings file there.
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 elif [[ $KCSAN == 1 ]]; then
 	export KVARIANT=kcsan

@@ -3,7 +3,8 @@
 //! The userspace API of `/dev/complete`: ioctl numbers and the status record.
 //!
 //! This file is the one definition, shared by the driver (`complete_dev.rs`) and the test
-//! (`userspace-test/`); it uses nothing but `core`, so both include it with `#[path]`.
+//! (`userspace-test/`); it uses nothing but `core`, so both can compile it: the driver includes
+//! it with `#[path]`, the test through the symlink `userspace-test/src/uapi.rs`.
 //!
 //! The numbers follow the kernel's `_IO`/`_IOR` encoding, whose layout differs between
 //! architectures (`include/uapi/asm-generic/ioctl.h`, overridden by alpha, mips, parisc, powerpc
