@@ -90,11 +90,12 @@ pub struct CompleteStatus {
     pub pending: u64,
     /// 1 after `COMPLETE_ALL`, until `REINIT`.
     pub all_done: u64,
-    /// Readers asleep in `read()` right now.
+    /// Readers in a blocking `read()` now: asleep, or about to take a pending completion.
     pub sleepers: u64,
-    /// Reads that consumed a completion.
+    /// Reads that returned 0: each took a completion, or passed after `COMPLETE_ALL`.
     pub reads_woken: u64,
-    /// Reads ended by a signal (or an io_uring cancel, which signals its io-wq worker).
+    /// Reads ended by a signal, restarted by the kernel or not (or by an io_uring cancel, which
+    /// signals its io-wq worker).
     pub reads_interrupted: u64,
     /// Reads that failed with `ETIMEDOUT`.
     pub reads_timed_out: u64,
