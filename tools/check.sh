@@ -35,7 +35,7 @@ if [[ $SANITIZE == 1 ]]; then
 	# over identify_boot_cpu), before any module is loaded.
 	vm_args=(cdsanitize=1 "cdsoak=${SANITIZE_SOAK_OPS:-1000000}" cdksft_timeout=2400 no5lvl)
 	# KASAN under TCG, and the million-operation soak, take their time: the kselftest alone
-	# outlasts the 600 s of its settings file there (51 cases).
+	# outlasts the 600 s of its settings file there.
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 elif [[ $KCSAN == 1 ]]; then
 	export KVARIANT=kcsan
@@ -100,6 +100,7 @@ check "cargo test (userspace-test, host unit tests)" \
 	quiet env -C "$TOP_DIR/userspace-test" cargo test --locked
 check "pipefail: no pipeline that stops reading early (tools/tests/pipefail.sh)" "$TOOLS_DIR/tests/pipefail.sh"
 check "SPDX: every file names its licence (tools/tests/spdx.sh)" "$TOOLS_DIR/tests/spdx.sh"
+check "doc history: no commit id or work-log phrase in README, docs, Rust comments (tools/tests/doc-history.sh)" "$TOOLS_DIR/tests/doc-history.sh"
 check "make help lists every target (tools/tests/make-help.sh)" "$TOOLS_DIR/tests/make-help.sh"
 check "toolchain decision on a fresh machine's apt, without the network (tools/tests/toolchain-decision.sh)" \
 	"$TOOLS_DIR/tests/toolchain-decision.sh"

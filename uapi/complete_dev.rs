@@ -3,7 +3,8 @@
 //! The userspace API of `/dev/complete`: ioctl numbers and the status record.
 //!
 //! This file is the one definition, shared by the driver (`complete_dev.rs`) and the test
-//! (`userspace-test/`); it uses nothing but `core`, so both include it with `#[path]`.
+//! (`userspace-test/`); it uses nothing but `core`, so both can compile it: the driver includes
+//! it with `#[path]`, the test through the symlink `userspace-test/src/uapi.rs`.
 //!
 //! The numbers follow the kernel's `_IO`/`_IOR` encoding, whose layout differs between
 //! architectures (`include/uapi/asm-generic/ioctl.h`, overridden by alpha, mips, parisc, powerpc
@@ -89,11 +90,12 @@ pub struct CompleteStatus {
     pub pending: u64,
     /// 1 after `COMPLETE_ALL`, until `REINIT`.
     pub all_done: u64,
-    /// Readers asleep in `read()` right now.
+    /// Readers in a blocking `read()` now: asleep, or about to take a pending completion.
     pub sleepers: u64,
-    /// Reads that consumed a completion.
+    /// Reads that returned 0: each took a completion, or passed after `COMPLETE_ALL`.
     pub reads_woken: u64,
-    /// Reads ended by a signal (or an io_uring cancel, which signals its io-wq worker).
+    /// Reads ended by a signal, restarted by the kernel or not (or by an io_uring cancel, which
+    /// signals its io-wq worker).
     pub reads_interrupted: u64,
     /// Reads that failed with `ETIMEDOUT`.
     pub reads_timed_out: u64,

@@ -4,7 +4,7 @@
 # tools/kernel-series.sh (verdicts, the series the pipeline picks from recorded
 # and edited `apt-cache madison` output, KDIR versions), the refusal of
 # tools/module-build.sh, the Kbuild guard (evaluated by make with VERSION and
-# PATCHLEVEL set) and README's table against tools/kernels.
+# PATCHLEVEL set) and the Supported kernels table of docs/pipeline.md against tools/kernels.
 # Prints the failed cases and a count; exits non-zero on any failure.
 source "$(dirname "$0")/../lib.sh"
 
@@ -154,13 +154,13 @@ expect "Kbuild without VERSION: stops" 2 'complete-dev: .*not a kernel series' m
 expect "Kbuild lets make clean through on 7.2" 0 '^guard passed$' \
 	make -s -f "$tmp/scripts/Makefile.clean" probe VERSION=7 PATCHLEVEL=2
 
-readme_table() {
-	local readme table
-	readme=$(<"$TOP_DIR/README.md")
+doc_table() {
+	local doc table
+	doc=$(<"$TOP_DIR/docs/pipeline.md")
 	table=$("$SERIES" table)
-	[[ $readme == *"$table"* ]] && echo "README's table is tools/kernels"
+	[[ $doc == *"$table"* ]] && echo "docs/pipeline.md's table is tools/kernels"
 }
-expect "README's Supported kernels table matches tools/kernels" 0 "^README's table is tools/kernels$" readme_table
+expect "docs/pipeline.md's Supported kernels table matches tools/kernels" 0 "^docs/pipeline.md's table is tools/kernels$" doc_table
 
 echo "kernel series: $passed passed, $failed failed"
 ((failed == 0))
