@@ -101,6 +101,7 @@ check "cargo test (userspace-test, host unit tests)" \
 check "pipefail: no pipeline that stops reading early (tools/tests/pipefail.sh)" "$TOOLS_DIR/tests/pipefail.sh"
 check "SPDX: every file names its licence (tools/tests/spdx.sh)" "$TOOLS_DIR/tests/spdx.sh"
 check "doc history: no commit id or work-log phrase in README, docs, Rust comments (tools/tests/doc-history.sh)" "$TOOLS_DIR/tests/doc-history.sh"
+check "LDD3 side by side: docs/ldd3.md quotes complete_dev.rs line by line (tools/tests/ldd3-map.sh)" "$TOOLS_DIR/tests/ldd3-map.sh"
 check "make help lists every target (tools/tests/make-help.sh)" "$TOOLS_DIR/tests/make-help.sh"
 check "toolchain decision on a fresh machine's apt, without the network (tools/tests/toolchain-decision.sh)" \
 	"$TOOLS_DIR/tests/toolchain-decision.sh"
