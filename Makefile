@@ -44,7 +44,7 @@ check:
 # The project's own mutation check (docs/testing.md): each mutant of tools/tests/mutants.txt
 # built in a copy and run through the VM check job. MUTANTS=id,id runs only those.
 mutants: kdir-check-check
-	@tools/tests/mutants.sh
+	@tools/mutants.sh
 
 # On a Debian machine running Debian's kernel: build the modules for it as KERNEL=debian does,
 # match them to it, and load them (tools/install.sh).

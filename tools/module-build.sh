@@ -23,7 +23,7 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
 # C and the tree's Rust bindings must agree on the structs the driver reads (a tree without
 # CONFIG_SCHEDSTATS has them disagree): checked once per tree and config, then cached.
-"$TOOLS_DIR/tests/layout-check.sh" --once "$KDIR"
+"$TOOLS_DIR/layout-check.sh" --once "$KDIR"
 
 kbuild_env "$KDIR"
 extra=()

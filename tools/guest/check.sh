@@ -134,7 +134,7 @@ report $? smoke-device-gone
 # 3. The kselftest, through the kernel's runner (run_kselftest.sh).
 if [ -x /kselftest/run_kselftest.sh ]; then
 	# Through a pipe to tee: the console shows each case's result as it ends (so a watcher,
-	# such as tools/tests/mutants.sh, can stop the VM at the first `not ok`), and a file keeps
+	# such as tools/mutants.sh, can stop the VM at the first `not ok`), and a file keeps
 	# it for the checks below. The runner also opens /dev/stdout itself for the test's output:
 	# that is the same pipe, whose writes never overwrite each other (a plain > file would).
 	# cdksft_timeout= overrides the runner's timeout of `settings` (the KCSAN kernel is slower).

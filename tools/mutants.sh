@@ -40,7 +40,7 @@
 # MUTANTS_DIR is outside the clone (default: the cache, one directory per clone): a module build
 # of the clone (`make check`'s strict build starts with `make M=<clone> clean`, which deletes
 # every *.ko below the clone) must not delete the mutants' modules under a running VM.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 LIST=$TOOLS_DIR/tests/mutants.txt
 VM_LOCK=${MUTANTS_VM_LOCK:-/tmp/complete-dev-vm.lock}
