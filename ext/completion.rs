@@ -322,8 +322,8 @@ impl StaticCompletion {
         let irqs_off = local_interrupt_disable();
         match self.state.cmpxchg(UNINIT, INITIALISING, Acquire) {
             Ok(_) => {
-                // The test module's probe of this window (`completion_test.rs`); the modules a
-                // reader loads are built without it.
+                // The test module's probe of this window (`kunit/completion_test.rs`); the
+                // modules a reader loads are built without it.
                 #[cfg(complete_ext_kunit)]
                 crate::completion_test::init_window::probe_here();
                 // SAFETY: We won the compare-exchange from `UNINIT`, so by the type invariant

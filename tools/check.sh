@@ -130,9 +130,9 @@ if [[ $KERNEL == debian ]]; then
 else
 	check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
 fi
-# The modules this kernel's build made: ext/complete_ext_kunit.ko only on a kernel with KUnit.
+# The modules this kernel's build made: ext/kunit/complete_ext_kunit.ko only on a kernel with KUnit.
 shopt -s nullglob
-kos=("$TOP_DIR"/*.ko "$TOP_DIR"/ext/*.ko)
+kos=("$TOP_DIR"/*.ko "$TOP_DIR"/ext/kunit/*.ko)
 shopt -u nullglob
 check "modinfo: license, author, description, parameter descriptions" \
 	"$TOOLS_DIR/modinfo-check.sh" "${kos[@]}"

@@ -56,7 +56,7 @@ bench)
 	NEEDS+=("FUTEX|the benchmark binary (Rust std) and its futex subject wait on futexes")
 	;;
 check)
-	NEEDS+=("KUNIT|the guest check loads the KUnit suites of ext/ (ext/complete_ext_kunit.ko)")
+	NEEDS+=("KUNIT|the guest check loads the KUnit suites of ext/ (ext/kunit/complete_ext_kunit.ko)")
 	# The kselftest's own list: tools/testing/selftests/complete_dev/config.
 	while IFS= read -r line; do
 		[[ $line =~ ^CONFIG_([A-Z0-9_]+)=y$ ]] || continue

@@ -49,7 +49,7 @@ fi
 # Every module Kbuild declares for this kernel is there: one missing would only show later, as
 # a confusing modinfo or VM failure.
 want=(complete_dev.ko complete_kthread.ko)
-[[ $(<"$KDIR/.config") != *$'\nCONFIG_KUNIT=y\n'* ]] || want+=(ext/complete_ext_kunit.ko)
+[[ $(<"$KDIR/.config") != *$'\nCONFIG_KUNIT=y\n'* ]] || want+=(ext/kunit/complete_ext_kunit.ko)
 for m in "${want[@]}"; do
 	[[ -f $TOP_DIR/$m ]] && continue
 	cat "$log" >&2

@@ -55,7 +55,7 @@ if [[ $KERNEL == debian ]]; then
 	printf "    kernel: Debian's %s, its package's vmlinuz unmodified, sha256 %s\n" "$(cat "$kdeb/release")" "$sha" >&2
 	# Before anything boots: the modules that go into the VM match this kernel.
 	shopt -s nullglob
-	kos=("${MODULE_DIR:-$TOP_DIR}"/*.ko "${MODULE_DIR:-$TOP_DIR}"/ext/*.ko)
+	kos=("${MODULE_DIR:-$TOP_DIR}"/*.ko "${MODULE_DIR:-$TOP_DIR}"/ext/kunit/*.ko)
 	shopt -u nullglob
 	((${#kos[@]} == 0)) || "$TOOLS_DIR/debian-match.sh" "$kdeb" "${kos[@]}" ||
 		die "not booting Debian's kernel with modules that do not match it (see above)"

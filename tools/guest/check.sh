@@ -26,9 +26,9 @@ na() { # na WHAT
 	echo "vm-check: not available on this kernel: $1"
 }
 if unavailable kunit; then
-	na "KUnit suites ext_completion ext_param ext_kthread (CONFIG_KUNIT): their test module ext/complete_ext_kunit.ko is not built"
+	na "KUnit suites ext_completion ext_param ext_kthread (CONFIG_KUNIT): their test module ext/kunit/complete_ext_kunit.ko is not built"
 	[ ! -e /modules/complete_ext_kunit.ko ]
-	report $? "no-kunit-module-without-kunit" "(ext/complete_ext_kunit.ko is in /modules)"
+	report $? "no-kunit-module-without-kunit" "(ext/kunit/complete_ext_kunit.ko is in /modules)"
 fi
 if unavailable lockdep; then
 	na "lock debugging (CONFIG_PROVE_LOCKING, CONFIG_DEBUG_ATOMIC_SLEEP): no lockdep or sleeping-in-atomic report can show in the kernel log"
