@@ -44,7 +44,7 @@ check:
 # The project's own mutation check (docs/testing.md): each mutant of tools/tests/mutants.txt
 # built in a copy and run through the VM check job. MUTANTS=id,id runs only those.
 mutants: kdir-check-check
-	@tools/tests/mutants.sh
+	@tools/mutants.sh
 
 # On a Debian machine running Debian's kernel: build the modules for it as KERNEL=debian does,
 # match them to it, and load them (tools/install.sh).
@@ -69,7 +69,7 @@ rust-analyzer: modules
 help:
 	@printf '%s\n' \
 		'make                build the modules (the same as make modules)' \
-		'make modules        build complete_dev.ko, complete_kthread.ko (and ext/complete_ext_kunit.ko on a KUnit kernel): make -C $$KDIR M=$$PWD' \
+		'make modules        build complete_dev.ko, complete_kthread.ko (and ext/kunit/complete_ext_kunit.ko on a KUnit kernel): make -C $$KDIR M=$$PWD' \
 		'make deps           install what is missing: Debian packages, bindgen-cli, rust-src, the LLVM toolchain' \
 		'make kernel         fetch the kernel source and build the kernel, cached (KVARIANT=perf|sanitize|kcsan, TOOLCHAIN=gcc)' \
 		'make userspace      build the kselftest complete_dev with the selftests make of a kernel tree' \

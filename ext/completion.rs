@@ -319,11 +319,24 @@ impl StaticCompletion {
         if self.state.load(Acquire) == READY {
             return self.ready();
         }
+        // Interrupts off on every configuration, not only the preemptible ones that the doc of
+        // `LocalInterruptDisabled` speaks for: in 7.3, `local_interrupt_disable()`
+        // (rust/kernel/interrupt.rs:52) calls its C helper (rust/helpers/interrupt.c:5), whose
+        // `local_interrupt_disable()` (include/linux/interrupt_rc.h:58) starts with an
+        // unconditional `local_irq_save(flags)` (interrupt_rc.h:65; include/linux/irqflags.h:214
+        // with `TRACE_IRQFLAGS`, :239 without, both `raw_local_irq_save`) and counts the nesting
+        // in `preempt_count`; the guard's drop restores the saved flags once the count is back
+        // to zero (interrupt_rc.h:72). A kernel series must be checked for this again before
+        // tools/kernels declares it; lockdep kernels check it below, and KUnit's
+        // `init_is_not_interrupted_in_its_window` checks the window.
         let irqs_off = local_interrupt_disable();
+        // SAFETY: `lockdep_assert_irqs_disabled()` may be called in any context; it only reads
+        // lockdep's per-CPU state and warns (once) if interrupts are on.
+        unsafe { bindings::lockdep_assert_irqs_disabled() };
         match self.state.cmpxchg(UNINIT, INITIALISING, Acquire) {
             Ok(_) => {
-                // The test module's probe of this window (`completion_test.rs`); the modules a
-                // reader loads are built without it.
+                // The test module's probe of this window (`kunit/completion_test.rs`); the
+                // modules a reader loads are built without it.
                 #[cfg(complete_ext_kunit)]
                 crate::completion_test::init_window::probe_here();
                 // SAFETY: We won the compare-exchange from `UNINIT`, so by the type invariant

@@ -47,10 +47,15 @@
 //!   [`StopError::NeverRan`] (`EINTR` as an [`Error`]), just like `kthread_stop()` returns
 //!   `-EINTR` then;
 //! - the closure started but never returned: the thread died in it (a Rust panic is `BUG()`, whose
-//!   oops ends the task; so does an oops in code it called). The task still completes its
-//!   `exited` completion on the way out (`do_exit()` -> `exit_mm()` -> `mm_exit_exec_release()`),
-//!   so `kthread_stop()` returns; [`KThread::stop`] frees the packet, which then holds neither closure (moved out when
-//!   it started; whatever it captured is leaked) nor result, and returns [`StopError::Died`];
+//!   oops ends the task in `make_task_dead()` -> `do_exit()`; so does an oops in code it called).
+//!   The task still completes its `exited` completion on the way out: in 7.3, `do_exit()` calls
+//!   `exit_mm()` (kernel/exit.c:974), which calls `mm_exit_exec_release(current, mm)` before it
+//!   returns early for a kernel thread's NULL `mm` (kernel/exit.c:562-564); that calls
+//!   `mm_release()` (kernel/fork.c:1518-1521), whose `complete_vfork_done()` (kernel/fork.c:1515)
+//!   completes `vfork_done`, which `set_kthread_struct()` pointed at `exited`
+//!   (kernel/kthread.c:114). So `kthread_stop()` returns; [`KThread::stop`] frees the packet,
+//!   which then holds neither closure (moved out when it started; whatever it captured is
+//!   leaked) nor result, and returns [`StopError::Died`];
 //! - the closure returns before the stop: the thread exits, but the reference the handle holds on
 //!   the `task_struct` (taken before the first wake-up) keeps it valid for the later
 //!   `kthread_stop()`, which then returns at once.

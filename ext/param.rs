@@ -311,8 +311,13 @@ pub(crate) unsafe extern "C" fn set_param<P: ParamValue>(
 ///
 /// # Safety
 ///
-/// `kp` must be as for [`set_param`]; `buffer` must be valid for writes of `PAGE_SIZE` bytes, as
-/// sysfs guarantees for `get`.
+/// `kp` must be as for [`set_param`]; `buffer` must be valid for reads and writes of `PAGE_SIZE`
+/// bytes, all of them initialised, and nothing else may access them during the call (the body
+/// makes a `&mut [u8]` of them). The kernel's one caller of a scalar parameter's `get`,
+/// `param_attr_show()` (kernel/params.c:573 in 7.3), passes the buffer of
+/// `sysfs_kf_seq_show()`, which is at least `PAGE_SIZE` bytes and zeroed
+/// (`memset(buf, 0, PAGE_SIZE)`, fs/sysfs/file.c:58-63). `param_array_get()` (kernel/params.c:489)
+/// would pass less than a page, but [`module_param_sysfs!`] declares no arrays.
 pub(crate) unsafe extern "C" fn get_param<P: ParamValue>(
     buffer: *mut c_char,
     kp: *const bindings::kernel_param,
@@ -321,8 +326,8 @@ pub(crate) unsafe extern "C" fn get_param<P: ParamValue>(
     const MAX: usize = kernel::page::PAGE_SIZE - 1;
     // SAFETY: `kp` is valid and its `arg` points to a static `P` (function safety requirement).
     let param = unsafe { &*(*kp).__bindgen_anon_1.arg.cast::<P>() };
-    // SAFETY: `buffer` is valid for `PAGE_SIZE > MAX` bytes and nothing else uses it during the
-    // call (function safety requirement).
+    // SAFETY: `buffer` is valid for reads and writes of `PAGE_SIZE > MAX` initialised bytes, and
+    // nothing else accesses them during the call (function safety requirement).
     let out = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), MAX) };
     let mut f = Formatter::new(out);
     // A value longer than `MAX` fails the write; what fit is kept, cut at `MAX`.

@@ -72,7 +72,7 @@ quiet kmod "$mods/dev" modules ||
 quiet kmod "$mods/ref" modules ||
 	die "building the C baselines (bench/ref) failed (rerun with V=1)"
 cp "$mods/dev/complete_dev.ko" "$mods/ref/complete_ref.ko" "$mods/ref/complete_ldd.ko" "$mods/ko/"
-"$TOOLS_DIR/tests/modinfo-check.sh" "$mods"/ko/*.ko || die "a benchmark module lacks modinfo fields (see above)"
+"$TOOLS_DIR/modinfo-check.sh" "$mods"/ko/*.ko || die "a benchmark module lacks modinfo fields (see above)"
 done_step
 
 crate=$TOP_DIR/bench

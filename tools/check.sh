@@ -107,8 +107,8 @@ check "toolchain decision on a fresh machine's apt, without the network (tools/t
 	"$TOOLS_DIR/tests/toolchain-decision.sh"
 check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \
 	"$TOOLS_DIR/tests/log-errors.sh"
-check "mutants: each mutant of tools/tests/mutants.txt applies exactly once (tools/tests/mutants.sh --check-apply)" \
-	"$TOOLS_DIR/tests/mutants.sh" --check-apply
+check "mutants: each mutant of tools/tests/mutants.txt applies exactly once (tools/mutants.sh --check-apply)" \
+	"$TOOLS_DIR/mutants.sh" --check-apply
 [[ $KERNEL == debian ]] ||
 	check "KDIR pre-flight: make demo KDIR=<no DEVPORT> fails at once (tools/tests/kdir-check.sh)" \
 		"$TOOLS_DIR/tests/kdir-check.sh"
@@ -117,7 +117,7 @@ check "match check before Debian's kernel boots: rustup's rustc and another rele
 	"$TOOLS_DIR/tests/debian-match.sh"
 check "cargo test (tools/timeline, host unit tests)" quiet env -C "$TOP_DIR/tools/timeline" cargo test --locked
 [[ $KERNEL == debian ]] ||
-	check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/tests/layout-check.sh" "$KDIR"
+	check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
 built=$failed
 # Before the module builds below: it cleans the objects of the older compiler away. From the
 # test kernel's config, so in the default run only: the sanitizer config (KASAN) has no Rust
@@ -132,12 +132,12 @@ if [[ $KERNEL == debian ]]; then
 else
 	check "module build, CLIPPY=1 W=1, no warnings" env STRICT=1 "$TOOLS_DIR/module-build.sh"
 fi
-# The modules this kernel's build made: ext/complete_ext_kunit.ko only on a kernel with KUnit.
+# The modules this kernel's build made: ext/kunit/complete_ext_kunit.ko only on a kernel with KUnit.
 shopt -s nullglob
-kos=("$TOP_DIR"/*.ko "$TOP_DIR"/ext/*.ko)
+kos=("$TOP_DIR"/*.ko "$TOP_DIR"/ext/kunit/*.ko)
 shopt -u nullglob
 check "modinfo: license, author, description, parameter descriptions" \
-	"$TOOLS_DIR/tests/modinfo-check.sh" "${kos[@]}"
+	"$TOOLS_DIR/modinfo-check.sh" "${kos[@]}"
 check "kselftest: userspace-test/ copied into a kernel tree, built + installed by its make" \
 	"$TOOLS_DIR/userspace-build.sh"
 # Lint failures still let the VM run; a failed build does not.

@@ -205,8 +205,8 @@ modules() {
 	prepare
 	step "building the module(s) against Debian's kernel, in the $DEBIAN_SUITE chroot${extra[*]:+ ${extra[*]}}"
 	log=$(mktemp)
-	# From clean: no object or module of another kernel's build (ext/complete_ext_kunit.ko of a
-	# KUnit kernel) may stay beside the ones built here and go into the VM.
+	# From clean: no object or module of another kernel's build (ext/kunit/complete_ext_kunit.ko
+	# of a KUnit kernel) may stay beside the ones built here and go into the VM.
 	kmake "$TOP_DIR" clean >/dev/null 2>&1 || true
 	kmake "$TOP_DIR" "${extra[@]}" modules >"$log" 2>&1 || rc=$?
 	[[ $V != 1 ]] || cat "$log"

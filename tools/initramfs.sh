@@ -36,7 +36,7 @@ chmod +x "$root/usr/bin/timeout"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 shopt -s nullglob
-for ko in "${MODULE_DIR:-$TOP_DIR}"/*.ko "${MODULE_DIR:-$TOP_DIR}"/ext/*.ko; do
+for ko in "${MODULE_DIR:-$TOP_DIR}"/*.ko "${MODULE_DIR:-$TOP_DIR}"/ext/kunit/*.ko; do
 	cp "$ko" "$root/modules/"
 done
 for b in "$BUILD_DIR"/bin/*; do

@@ -3,8 +3,8 @@
 # Pre-flight of a kernel tree before the VM boots it: its .config must have every option
 # the VM and the job need. Fails at once, naming what is missing and how to set it.
 #
-# Usage: kdir-check.sh MODE [KDIR]
-#   MODE  the VM job: demo | demo-kthread | shell | bench | check | any tools/guest/<mode>.sh
+# Usage: kdir-check.sh JOB [KDIR]
+#   JOB   the VM job: demo | demo-kthread | shell | bench | check | any tools/guest/<job>.sh
 #   KDIR  default $KDIR, else the kernel of `make kernel`; if that is not built yet there is
 #         nothing to check (tools/kernel-build.sh checks that its fragment survived Kconfig).
 #
@@ -20,7 +20,7 @@ source "$(dirname "$0")/lib.sh"
 # itself): not required of Debian's kernel.
 readonly DEBIAN_LACKS="KUNIT PROVE_LOCKING DEBUG_ATOMIC_SLEEP FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS DEVTMPFS_MOUNT"
 
-mode=${1:?usage: kdir-check.sh MODE [KDIR]}
+job=${1:?usage: kdir-check.sh JOB [KDIR]}
 if [[ $KERNEL == debian && -z ${2:-} ]]; then
 	config=$(cat "$CACHE_DIR/debian/current" 2>/dev/null || true)
 	[[ -n $config ]] || exit 0
@@ -50,13 +50,13 @@ NEEDS=(
 	"MODULES|every job loads the modules"
 	"MODULE_UNLOAD|every job unloads the modules (rmmod)"
 )
-case $mode in
+case $job in
 demo | demo-kthread | shell) ;;
 bench)
 	NEEDS+=("FUTEX|the benchmark binary (Rust std) and its futex subject wait on futexes")
 	;;
 check)
-	NEEDS+=("KUNIT|the guest check loads the KUnit suites of ext/ (ext/complete_ext_kunit.ko)")
+	NEEDS+=("KUNIT|the guest check loads the KUnit suites of ext/ (ext/kunit/complete_ext_kunit.ko)")
 	# The kselftest's own list: tools/testing/selftests/complete_dev/config.
 	while IFS= read -r line; do
 		[[ $line =~ ^CONFIG_([A-Z0-9_]+)=y$ ]] || continue
@@ -80,7 +80,7 @@ done
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $KERNEL == debian ]]; then
-	printf "error: Debian's kernel (%s) lacks what make %s needs:\n" "$config" "$mode" >&2
+	printf "error: Debian's kernel (%s) lacks what make %s needs:\n" "$config" "$job" >&2
 	for n in "${missing[@]}"; do
 		printf '  CONFIG_%-22s %s\n' "${n%%|*}=y" "${n#*|}" >&2
 	done
@@ -88,7 +88,7 @@ if [[ $KERNEL == debian ]]; then
 	exit 1
 fi
 {
-	printf 'error: the kernel in KDIR=%s lacks what make %s needs:\n' "$kdir" "$mode"
+	printf 'error: the kernel in KDIR=%s lacks what make %s needs:\n' "$kdir" "$job"
 	for n in "${missing[@]}"; do
 		printf '  CONFIG_%-22s %s\n' "${n%%|*}=y" "${n#*|}"
 	done

@@ -118,7 +118,7 @@ long kmake -j"$(($(nproc) + 1))" bzImage modules ||
 	die "kernel build failed; rerun with V=1 to see the compiler output"
 done_step
 
-"$TOOLS_DIR/tests/layout-check.sh" "$out"
+"$TOOLS_DIR/layout-check.sh" "$out"
 touch "$stamp"
 printf '    kernel: %s\n' "$out" >&2
 record

@@ -23,7 +23,7 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" ||
 	die "KDIR=$KDIR has no Rust metadata (rust/libkernel.rmeta): distro headers do not ship it; use 'make kernel' or a full Rust-enabled build tree"
 # C and the tree's Rust bindings must agree on the structs the driver reads (a tree without
 # CONFIG_SCHEDSTATS has them disagree): checked once per tree and config, then cached.
-"$TOOLS_DIR/tests/layout-check.sh" --once "$KDIR"
+"$TOOLS_DIR/layout-check.sh" --once "$KDIR"
 
 kbuild_env "$KDIR"
 extra=()
@@ -49,7 +49,7 @@ fi
 # Every module Kbuild declares for this kernel is there: one missing would only show later, as
 # a confusing modinfo or VM failure.
 want=(complete_dev.ko complete_kthread.ko)
-[[ $(<"$KDIR/.config") != *$'\nCONFIG_KUNIT=y\n'* ]] || want+=(ext/complete_ext_kunit.ko)
+[[ $(<"$KDIR/.config") != *$'\nCONFIG_KUNIT=y\n'* ]] || want+=(ext/kunit/complete_ext_kunit.ko)
 for m in "${want[@]}"; do
 	[[ -f $TOP_DIR/$m ]] && continue
 	cat "$log" >&2

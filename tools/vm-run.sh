@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot the test VM and run one guest job (tools/guest/MODE.sh).
+# Boot the test VM and run one guest job (tools/guest/JOB.sh).
 #
-# Usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]
-#   MODE        demo | check | shell | bench | any tools/guest/<mode>.sh
+# Usage: vm-run.sh JOB [EXTRA_KERNEL_ARGS...]
+#   JOB         demo | check | shell | bench | any tools/guest/<job>.sh
 # Environment:
 #   ACCEL       tcg (default) | kvm | auto: auto tries KVM under a watchdog
 #               and falls back to TCG if the guest does not come up
@@ -12,7 +12,7 @@
 #   QEMU_EXTRA  extra QEMU arguments (e.g. the -icount mode of `make bench`)
 #   VM_APPEND   extra kernel command line arguments, after EXTRA_KERNEL_ARGS
 #               (e.g. `kcsan.skip_watch=100`; `make check VM_APPEND=...` passes them)
-#   VM_LOG      where the console log goes (default $BUILD_DIR/logs/MODE-<time>.log):
+#   VM_LOG      where the console log goes (default $BUILD_DIR/logs/JOB-<time>.log):
 #               a caller that reads the log afterwards names it here
 #   V=1         show the whole console, including the kernel log dump
 #   KERNEL      debian: boot Debian's own kernel (tools/debian-kernel.sh), unmodified, its
@@ -34,7 +34,7 @@ readonly DEBIAN_TAINTS=(
 	"module verification failed: signature and/or required key missing - tainting kernel"
 )
 
-mode=${1:?usage: vm-run.sh MODE [EXTRA_KERNEL_ARGS...]}
+job=${1:?usage: vm-run.sh JOB [EXTRA_KERNEL_ARGS...]}
 shift
 ACCEL=${ACCEL:-tcg}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
@@ -44,7 +44,7 @@ KVM_WATCHDOG=${KVM_WATCHDOG:-20}
 read -ra qemu_extra <<<"${QEMU_EXTRA:-}"
 read -ra vm_append <<<"${VM_APPEND:-}"
 
-"$TOOLS_DIR/kdir-check.sh" "$mode"
+"$TOOLS_DIR/kdir-check.sh" "$job"
 unavail=()
 if [[ $KERNEL == debian ]]; then
 	kdeb=$(debian_dir)
@@ -55,7 +55,7 @@ if [[ $KERNEL == debian ]]; then
 	printf "    kernel: Debian's %s, its package's vmlinuz unmodified, sha256 %s\n" "$(cat "$kdeb/release")" "$sha" >&2
 	# Before anything boots: the modules that go into the VM match this kernel.
 	shopt -s nullglob
-	kos=("${MODULE_DIR:-$TOP_DIR}"/*.ko "${MODULE_DIR:-$TOP_DIR}"/ext/*.ko)
+	kos=("${MODULE_DIR:-$TOP_DIR}"/*.ko "${MODULE_DIR:-$TOP_DIR}"/ext/kunit/*.ko)
 	shopt -u nullglob
 	((${#kos[@]} == 0)) || "$TOOLS_DIR/debian-match.sh" "$kdeb" "${kos[@]}" ||
 		die "not booting Debian's kernel with modules that do not match it (see above)"
@@ -86,7 +86,7 @@ qemu_args() {
 	printf '%s\n' -accel "$accel" -cpu "$cpu" -smp "$VM_SMP" -m "$VM_MEM" \
 		-kernel "$kernel" -initrd "$initrd" -no-reboot \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-append "console=ttyS0 loglevel=5 log_buf_len=4M panic=-1 cdmode=$mode $*"
+		-append "console=ttyS0 loglevel=5 log_buf_len=4M panic=-1 cdjob=$job $*"
 }
 
 kvm_usable() {
@@ -99,7 +99,7 @@ tcg | kvm | auto) ;;
 esac
 [[ $ACCEL == kvm ]] && ! kvm_usable && die "ACCEL=kvm but /dev/kvm is not usable; use ACCEL=tcg"
 
-if [[ $mode == shell ]]; then
+if [[ $job == shell ]]; then
 	accel=$ACCEL
 	[[ $accel == auto ]] && { kvm_usable && accel=kvm || accel=tcg; }
 	echo "==> booting the VM ($accel); leave with 'exit' or Ctrl-A then X"
@@ -112,7 +112,7 @@ if [[ $mode == shell ]]; then
 	exit 0
 fi
 
-log=${VM_LOG:-$BUILD_DIR/logs/$mode-$(date +%Y%m%d-%H%M%S).log}
+log=${VM_LOG:-$BUILD_DIR/logs/$job-$(date +%Y%m%d-%H%M%S).log}
 mkdir -p "$(dirname "$log")"
 
 # boot ACCEL: start QEMU in the background, console into $log.
@@ -166,7 +166,7 @@ if [[ $ACCEL == auto ]]; then
 		fi
 	fi
 fi
-step "VM: $mode ($accel, $VM_SMP CPUs, timeout ${VM_TIMEOUT}s)"
+step "VM: $job ($accel, $VM_SMP CPUs, timeout ${VM_TIMEOUT}s)"
 # A KVM guest that came up under the watchdog goes on; otherwise boot now.
 if ! [[ $accel == kvm && -n ${qpid:-} ]] || ! kill -0 "$qpid" 2>/dev/null; then
 	boot "$accel"
@@ -198,7 +198,7 @@ else
 		echo "FAIL: exit port says $grc but the console says '${status:-nothing}'" >&2
 		fail=1
 	elif ((grc != 0)); then
-		echo "FAIL: the guest job '$mode' exited with status $grc" >&2
+		echo "FAIL: the guest job '$job' exited with status $grc" >&2
 		fail=1
 	fi
 fi
@@ -225,7 +225,7 @@ done_step
 if ((fail)); then
 	exit 1
 fi
-echo "==> VM job '$mode': passed (log clean)" >&2
-case $mode in
-demo | demo-kthread) "$TOOLS_DIR/timeline.sh" "$log" "$BUILD_DIR/$mode-timeline" ;;
+echo "==> VM job '$job': passed (log clean)" >&2
+case $job in
+demo | demo-kthread) "$TOOLS_DIR/timeline.sh" "$log" "$BUILD_DIR/$job-timeline" ;;
 esac

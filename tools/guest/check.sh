@@ -26,9 +26,9 @@ na() { # na WHAT
 	echo "vm-check: not available on this kernel: $1"
 }
 if unavailable kunit; then
-	na "KUnit suites ext_completion ext_param ext_kthread (CONFIG_KUNIT): their test module ext/complete_ext_kunit.ko is not built"
+	na "KUnit suites ext_completion ext_param ext_kthread (CONFIG_KUNIT): their test module ext/kunit/complete_ext_kunit.ko is not built"
 	[ ! -e /modules/complete_ext_kunit.ko ]
-	report $? "no-kunit-module-without-kunit" "(ext/complete_ext_kunit.ko is in /modules)"
+	report $? "no-kunit-module-without-kunit" "(ext/kunit/complete_ext_kunit.ko is in /modules)"
 fi
 if unavailable lockdep; then
 	na "lock debugging (CONFIG_PROVE_LOCKING, CONFIG_DEBUG_ATOMIC_SLEEP): no lockdep or sleeping-in-atomic report can show in the kernel log"
@@ -134,7 +134,7 @@ report $? smoke-device-gone
 # 3. The kselftest, through the kernel's runner (run_kselftest.sh).
 if [ -x /kselftest/run_kselftest.sh ]; then
 	# Through a pipe to tee: the console shows each case's result as it ends (so a watcher,
-	# such as tools/tests/mutants.sh, can stop the VM at the first `not ok`), and a file keeps
+	# such as tools/mutants.sh, can stop the VM at the first `not ok`), and a file keeps
 	# it for the checks below. The runner also opens /dev/stdout itself for the test's output:
 	# that is the same pipe, whose writes never overwrite each other (a plain > file would).
 	# cdksft_timeout= overrides the runner's timeout of `settings` (the KCSAN kernel is slower).

@@ -15,8 +15,8 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/fake"
 
-for mode in demo demo-kthread shell bench check; do
-	"$TOOLS_DIR/kdir-check.sh" "$mode" "$(kdir)" || die "our own kernel fails the pre-flight of $mode"
+for job in demo demo-kthread shell bench check; do
+	"$TOOLS_DIR/kdir-check.sh" "$job" "$(kdir)" || die "our own kernel fails the pre-flight of $job"
 done
 
 grep -v '^CONFIG_DEVPORT=' "$real" >"$dir/fake/.config"

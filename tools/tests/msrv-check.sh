@@ -61,7 +61,7 @@ fi
 
 # Object files only: modpost would need the vmlinux this tree does not build.
 objs=(complete_dev.o complete_kthread.o)
-[[ $(<"$out/.config") != *$'\nCONFIG_KUNIT=y\n'* ]] || objs+=(ext/complete_ext_kunit.o)
+[[ $(<"$out/.config") != *$'\nCONFIG_KUNIT=y\n'* ]] || objs+=(ext/kunit/complete_ext_kunit.o)
 rc=0
 make -C "$out" M="$TOP_DIR" clean >/dev/null 2>&1 || true
 log=$(mktemp)

@@ -7,11 +7,11 @@
 # ____cacheline_aligned struct, which moves task_struct::pid and ::comm by
 # 48 bytes on tinyconfig without SCHEDSTATS). This builds one C and one Rust
 # probe module against the kernel, reads the offsets they computed out of
-# the object files and compares them. Usage: tools/tests/layout-check.sh [--once] [KDIR]
+# the object files and compares them. Usage: tools/layout-check.sh [--once] [KDIR]
 #
 # --once: skip a tree already found good with the same .config, release and
 # bindings (a stamp in the cache); `make KDIR=...` checks a tree this way.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 once=0
 [[ ${1:-} != --once ]] || { once=1 && shift; }

@@ -7,24 +7,27 @@
 //! and print KTAP to the kernel log: `ext_completion`, `ext_param` and `ext_kthread`. It does
 //! nothing else, and the modules a reader loads (`complete_dev.ko`, `complete_kthread.ko`) carry
 //! no test code. `make check` builds it and loads it once in the VM.
+//!
+//! Its sources, this file and the `*_test.rs` files, live in `ext/kunit/`, apart from the
+//! wrappers of `ext/` they test and include here with `#[path]`.
 
 use kernel::prelude::*;
 
-#[path = "completion.rs"]
+#[path = "../completion.rs"]
 mod completion;
 #[path = "completion_test.rs"]
 mod completion_test;
-#[path = "kthread.rs"]
+#[path = "../kthread.rs"]
 #[expect(dead_code, reason = "the tests use most, not all, of the wrapper")]
 mod kthread;
 #[path = "kthread_test.rs"]
 mod kthread_test;
-#[path = "param.rs"]
+#[path = "../param.rs"]
 #[expect(dead_code, reason = "the tests use most, not all, of the wrapper")]
 mod param;
 #[path = "param_test.rs"]
 mod param_test;
-#[path = "task.rs"]
+#[path = "../task.rs"]
 mod task;
 
 module! {

@@ -13,16 +13,18 @@ use kernel::prelude::*;
 /// publishing `READY`: the test module is built with `--cfg complete_ext_kunit` (Kbuild), which
 /// makes `init` call [`init_window::probe_here`] there.
 ///
-/// Armed, the probe raises an interrupt on its own CPU (an `irq_work`) and gives it time to
-/// arrive. The interrupt's handler asks [`init_window::PROBED`] for its completion: if it runs
-/// inside the window (interrupts on during it), it finds it not ready, which is when a handler
-/// that called `init` would spin for ever on the CPU that should finish it.
+/// Armed by [`init_window::probe`] for the length of a call, the probe raises an interrupt on
+/// its own CPU (an `irq_work`) and gives it time to arrive. The interrupt's handler asks
+/// [`init_window::PROBED`] for its completion: if it runs inside the window (interrupts on during
+/// it), it finds it not ready, which is when a handler that called `init` would spin for ever on
+/// the CPU that should finish it.
 ///
 /// [`StaticCompletion::init`]: super::completion::StaticCompletion::init
 pub(crate) mod init_window {
     use super::super::completion::StaticCompletion;
     use kernel::{
         bindings,
+        prelude::*,
         sync::atomic::{
             Acquire,
             Atomic,
@@ -44,15 +46,27 @@ pub(crate) mod init_window {
 
     /// What the interrupt saw.
     static SEEN: Atomic<u32> = Atomic::new(NOT_RUN);
-    /// 1 while armed: the next `init` winner probes, once.
-    static ARMED: Atomic<u32> = Atomic::new(0);
+
+    /// [`ARMED`]: no probe armed; [`probe_here`] does nothing.
+    const DISARMED: u32 = 0;
+    /// [`ARMED`]: armed, the next `init` winner probes.
+    const PENDING: u32 = 1;
+    /// [`ARMED`]: a winner took the probe and is queueing [`WORK`].
+    const QUEUEING: u32 = 2;
+    /// Whether the next `init` winner probes. Only [`probe`] moves it from [`DISARMED`] to
+    /// [`PENDING`], and only [`probe_here`] from [`PENDING`] to [`QUEUEING`] and back to
+    /// [`DISARMED`] once `irq_work_queue` returned.
+    static ARMED: Atomic<u32> = Atomic::new(DISARMED);
+
+    /// 1 while a [`probe`] runs: its holder alone writes [`WORK`].
+    static BUSY: Atomic<u32> = Atomic::new(0);
 
     /// The `irq_work` the probe raises.
     struct Work(Opaque<bindings::irq_work>);
 
-    // SAFETY: The `irq_work` is written only by `arm` while it is idle (never queued, or after
-    // `irq_work_sync`), and otherwise used only through the C API, which may be called from any
-    // CPU.
+    // SAFETY: The `irq_work` is written only by `probe`, while it holds `BUSY` and the work is
+    // idle (never queued, or queued by a probe that returned only after `irq_work_sync`); it is
+    // otherwise used only through the C API, which may be called from any CPU.
     unsafe impl Sync for Work {}
 
     static WORK: Work = Work(Opaque::uninit());
@@ -67,40 +81,57 @@ pub(crate) mod init_window {
         SEEN.store(seen, Release);
     }
 
-    /// Arms the probe for the next `init` winner. Call from task context, with no probe pending
-    /// (before the first `arm`, or after [`sync`]).
-    pub(crate) fn arm() {
+    /// Runs `f` with the probe armed for the next `init` winner, waits until the interrupt the
+    /// probe raised (if a winner probed) has run, and returns `f`'s result and what the interrupt
+    /// saw ([`NOT_RUN`] if no winner probed).
+    ///
+    /// Call from task context: it waits for the interrupt with `irq_work_sync`, which may sleep.
+    /// One probe at a time: a call while another runs (on another CPU, or from its `f`) fails
+    /// with `EBUSY`.
+    pub(crate) fn probe<R>(f: impl FnOnce() -> R) -> Result<(R, u32)> {
+        if BUSY.cmpxchg(0, 1, Acquire).is_err() {
+            return Err(EBUSY);
+        }
         let work = bindings::irq_work {
             func: Some(handler),
             // `IRQ_WORK_INIT(handler)`: the node's flags zero, `irqwait` empty.
             ..Default::default()
         };
-        // SAFETY: `WORK` is static storage, valid for writes; by this function's contract it is
-        // not queued, so nothing else reads it during the write.
+        // SAFETY: `WORK` is static storage, valid for writes. We hold `BUSY`, and every earlier
+        // holder left `ARMED` at `DISARMED` and the work idle (`irq_work_sync` below) before
+        // releasing it, so nothing queues or reads the work during the write.
         unsafe { WORK.0.get().write(work) };
         SEEN.store(NOT_RUN, Relaxed);
-        ARMED.store(1, Release);
+        ARMED.store(PENDING, Release);
+        let r = f();
+        // Disarm if no winner took the probe; if one did, wait until it has queued the work.
+        if ARMED.cmpxchg(PENDING, DISARMED, Relaxed).is_err() {
+            while ARMED.load(Acquire) != DISARMED {
+                core::hint::spin_loop();
+            }
+        }
+        // SAFETY: `WORK` was initialised above, and is queued at most once, by the winner that
+        // took the probe, which has returned from `irq_work_queue` (`ARMED` is `DISARMED`);
+        // `irq_work_sync` waits until it is idle again.
+        unsafe { bindings::irq_work_sync(WORK.0.get()) };
+        let seen = SEEN.load(Acquire);
+        BUSY.store(0, Release);
+        Ok((r, seen))
     }
 
     /// Called by `init` inside its window: if armed, raises the interrupt on this CPU and waits
     /// long enough for it to arrive while interrupts are on.
     pub(crate) fn probe_here() {
-        if ARMED.cmpxchg(1, 0, Acquire).is_err() {
+        if ARMED.cmpxchg(PENDING, QUEUEING, Acquire).is_err() {
             return;
         }
-        // SAFETY: `arm` initialised `WORK` before storing `ARMED` (release, paired with the
-        // acquire above); `irq_work_queue` may be called from any context.
+        // SAFETY: `probe` initialised `WORK` before storing `PENDING` (release, paired with the
+        // acquire above), and writes it again only after we store `DISARMED` below and the work
+        // is idle; `irq_work_queue` may be called from any context.
         unsafe { bindings::irq_work_queue(WORK.0.get()) };
+        ARMED.store(DISARMED, Release);
         // SAFETY: A plain busy wait, allowed in any context.
         unsafe { bindings::__udelay(200) };
-    }
-
-    /// Waits until the raised interrupt has run, and returns what it saw.
-    pub(crate) fn sync() -> u32 {
-        // SAFETY: `WORK` was initialised by `arm`; `irq_work_sync` may sleep, and the test calls
-        // this from task context.
-        unsafe { bindings::irq_work_sync(WORK.0.get()) };
-        SEEN.load(Acquire)
     }
 }
 
@@ -263,11 +294,10 @@ mod tests {
     #[test]
     fn init_is_not_interrupted_in_its_window() -> Result {
         use super::init_window;
-        init_window::arm();
-        let c = init_window::PROBED.init();
+        let (c, seen) = init_window::probe(|| init_window::PROBED.init())?;
         // The interrupt arrives once the winner turns interrupts back on, after `READY`: a
         // handler calling `init` there returns at once instead of spinning.
-        assert_eq!(init_window::sync(), init_window::AFTER);
+        assert_eq!(seen, init_window::AFTER);
         assert!(core::ptr::eq(c, init_window::PROBED.get()?));
         Ok(())
     }

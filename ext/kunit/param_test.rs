@@ -258,8 +258,9 @@ mod tests {
         let kp = kernel_param(&L);
         let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
         buf[PAGE_SIZE - 1] = 0xa5;
-        // SAFETY: `kp` is a valid `kernel_param` whose `arg` is a static `Long`; `buf` is valid
-        // for writes of `PAGE_SIZE` bytes, as sysfs gives `get`.
+        // SAFETY: `kp` is a valid `kernel_param` whose `arg` is a static `Long`; `buf` holds
+        // `PAGE_SIZE` initialised bytes (sysfs gives `get` a zeroed page), valid for reads and
+        // writes, and nothing else accesses them during the call.
         let n = unsafe { get_param::<Long>(buf.as_mut_ptr().cast(), &kp) };
         assert_eq!(n as usize, PAGE_SIZE - 1);
         assert_eq!(buf[PAGE_SIZE - 1], 0xa5);

@@ -40,7 +40,7 @@
 # MUTANTS_DIR is outside the clone (default: the cache, one directory per clone): a module build
 # of the clone (`make check`'s strict build starts with `make M=<clone> clean`, which deletes
 # every *.ko below the clone) must not delete the mutants' modules under a running VM.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 LIST=$TOOLS_DIR/tests/mutants.txt
 VM_LOCK=${MUTANTS_VM_LOCK:-/tmp/complete-dev-vm.lock}
@@ -227,13 +227,13 @@ build_in_tree() {
 # Fails if a module the check job loads is missing.
 save_modules() {
 	rm -rf "$1"
-	mkdir -p "$1/ext"
+	mkdir -p "$1/ext/kunit"
 	local k
 	for k in complete_dev.ko complete_kthread.ko; do
 		cp "$tree/$k" "$1/" || return 1
 	done
 	shopt -s nullglob
-	for k in "$tree"/ext/*.ko; do cp "$k" "$1/ext/" || return 1; done
+	for k in "$tree"/ext/kunit/*.ko; do cp "$k" "$1/ext/kunit/" || return 1; done
 	shopt -u nullglob
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Check that each module's modinfo has a license, an author, a description
-# and a description for every parameter. Usage: tools/tests/modinfo-check.sh KO...
-source "$(dirname "$0")/../lib.sh"
+# and a description for every parameter. Usage: tools/modinfo-check.sh KO...
+source "$(dirname "$0")/lib.sh"
 
 modinfo=$(command -v modinfo || echo /sbin/modinfo)
 bad=0
