@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The `model_concurrent` case: several tasks act on `/dev/complete` at the same time, and the
 //! history of what they did must be linearizable against the driver's specification
-//! ([`crate::lin`]).
+//! ([`super::linearizability`]).
 //!
 //! A run, drawn from its seed: the module loaded with the run's `wait_mode`, `timeout_ms` and
 //! `pending_max`; seven forked processes: three *sleepers* that each make one blocking read and
@@ -38,12 +38,12 @@ use std::time::{Duration, Instant};
 use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 
+use super::linearizability::{self, Call, Cfg, Checker, Entry, Ret, Sig, Tag};
+use super::oracle::WaitMode;
 use crate::cases::{Ctx, WAIT};
 use crate::error::{CaseError, CaseResult, Context};
 use crate::kconfig::{Hz, KernelConfig};
-use crate::lin::{self, Call, Cfg, Checker, Entry, Ret, Sig, Tag};
 use crate::module;
-use crate::oracle::WaitMode;
 use crate::sys::{self, Errno, Exit};
 use crate::uapi::CompleteStatus;
 
@@ -713,7 +713,7 @@ impl RunState<'_> {
                 e.call,
                 ms(e.inv),
                 ms(e.resp),
-                lin::show_ret(e.ret)
+                linearizability::show_ret(e.ret)
             ));
         }
         out

@@ -39,7 +39,7 @@
 
 use std::collections::HashSet;
 
-use crate::oracle::WaitMode;
+use super::oracle::WaitMode;
 use crate::uapi::CompleteStatus;
 
 /// The most operations one history may hold.
