@@ -57,7 +57,7 @@ pub fn verbose(ctx: &Ctx) -> CaseResult {
 }
 
 /// `insmod complete_dev.ko verbose` (a bool without a value) means `verbose=Y`, as C bool
-/// parameters do (before the fix the load failed with `EINVAL`).
+/// parameters do: the missing value must not fail the load with `EINVAL`.
 pub fn bool_bare(ctx: &Ctx) -> CaseResult {
     for (params, want) in [("verbose=0", "N"), ("verbose", "Y")] {
         ctx.load(params)?;
@@ -73,8 +73,9 @@ pub const PENDING_MAX: u64 = 3;
 
 /// With `pending_max=3` a fourth unread write fails with `EOVERFLOW` and counts nothing; a read
 /// makes room again; after `COMPLETE_ALL` the bound does not apply (nothing is counted), after
-/// `REINIT` it does again. Stands in for the 2^32 - 1 writes after which, before the fix, `done`
-/// reached `UINT_MAX` and every read passed as if `COMPLETE_ALL` had been called.
+/// `REINIT` it does again. Stands in for 2^32 - 1 unread writes: without the bound `done` would
+/// reach `UINT_MAX`, the all-done value, and every read would pass as if `COMPLETE_ALL` had been
+/// called.
 pub fn pending_max(ctx: &Ctx) -> CaseResult {
     let dev = ctx.open()?;
     let nb = ctx.open_nb()?;

@@ -103,7 +103,7 @@ pub fn jiffies() -> Result<u64, String> {
 }
 
 /// `/proc/schedstat` opened for one [`jiffies`] read. On the sanitizer kernel under TCG the open
-/// took about as long as the read (each 0.5 to 3 ms, of a 4 ms jiffy at HZ=250): a caller that
+/// takes about as long as the read (each 0.5 to 3 ms, of a 4 ms jiffy at HZ=250): a caller that
 /// needs `jiffies` at an exact moment opens the file before.
 pub struct JiffiesFile(std::fs::File);
 

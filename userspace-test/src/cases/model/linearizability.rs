@@ -29,8 +29,8 @@
 //!
 //! Why jiffies and not only time: `jiffies` advances at the tick, and a late tick (a guest whose
 //! CPUs the host runs late) leaves it behind the clock for a while; a wait of `t` jiffies begun
-//! then ends sooner than `t` ticks of the clock later. Seen on the KCSAN kernel under TCG: a
-//! 200 ms (50-jiffy) read timed out after 186.7 ms.
+//! then ends sooner than `t` ticks of the clock later. On the KCSAN kernel under TCG a 200 ms
+//! (50-jiffy) read can time out after 186.7 ms.
 //!
 //! An operation without a response (its task was killed) may end in any way; it must still end,
 //! before its task was reaped. `STATUS` in the middle of a run is compared for `pending` and
