@@ -6,7 +6,8 @@
 //! file cannot be polled, so io_uring hands the read to an io-wq worker of the submitting
 //! process (comm `iou-wrk-<pid>`), which issues it blocking: that worker is the task that
 //! sleeps, logs `going to sleep` and `awoken`, and is woken or interrupted
-//! (`io_uring/rw.c` `__io_read`, `io_uring/io_uring.c` `io_wq_submit_work`).
+//! (`io_uring/rw.c` `__io_read`, `io_uring/io_uring.c` `io_wq_submit_work`). A read submitted
+//! with `IOSQE_ASYNC` skips the inline try and goes to the worker at once ([`async_read`]).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -50,6 +51,21 @@ fn worker_asleep(ctx: &Ctx, tgid: i32, state: char) -> CaseResult<i32> {
     })?;
     ctx.wait_asleep(pid, state)?;
     Ok(pid)
+}
+
+/// The driver lines of the io-wq workers of process `tgid` (by comm, whichever worker it was)
+/// that tell of their reads, in order, reading the log first.
+fn worker_events(ctx: &Ctx, tgid: i32) -> CaseResult<Vec<Event>> {
+    let comm = worker_comm(tgid);
+    Ok(ctx
+        .kmsg_now()?
+        .driver_lines()
+        .into_iter()
+        .filter(|(_, d)| {
+            d.comm == comm && matches!(d.event, Event::Sleep | Event::Awoken | Event::GaveUp(_))
+        })
+        .map(|(_, d)| d.event)
+        .collect())
 }
 
 /// The sleeping state of a reader in `mode`.
@@ -144,6 +160,111 @@ fn read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseR
         (sleeps, worker_sleeps),
         (0, 1),
         "'going to sleep' lines of the submitter and of its workers (the banked read never slept)"
+    );
+    Ok(())
+}
+
+/// A blocking read submitted with `IOSQE_ASYNC`: io_uring queues it to io-wq at once, with no
+/// inline try (`io_uring/io_uring.c` `io_submit_sqe`, `io_queue_sqe_fallback`), and the worker
+/// issues it blocking: `io_wq_submit_work` asks for a nonblocking issue only of a file that can be
+/// polled, which `/dev/complete` cannot. So the driver gets one call where [`read`] makes two:
+/// the worker sleeps (`going to sleep` from `iou-wrk-<pid>`) and nothing counts as a read that
+/// would block; a `write()` ends the read with res 0 (`awoken`, one read woken, fdinfo
+/// `complete_reads` 1). A read of a banked completion also runs in the worker, through the
+/// blocking path: its `going to sleep` and `awoken` lines, no sleep, one call.
+pub fn async_read(ctx: &Ctx) -> CaseResult {
+    let rd = ctx.open()?;
+    let wr = ctx.open()?;
+    let mut ring = Ring::new()?;
+    let me = sys::getpid();
+    within(
+        "a blocking read with IOSQE_ASYNC",
+        async_read_sleeps(ctx, &rd, &wr, &mut ring, me),
+    )?;
+    within(
+        "a read of a banked completion with IOSQE_ASYNC",
+        async_read_banked(ctx, &rd, &wr, &mut ring, me),
+    )
+}
+
+fn async_read_sleeps(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
+    ring.read_async(rd)?;
+    let w = worker_asleep(ctx, me, 'S')?;
+    ctx.wait_sleepers(rd, 1)?;
+    ring.expect_no_cqe(QUIET, "with no write")?;
+    let want = CompleteStatus {
+        sleepers: 1,
+        ..zero()
+    };
+    ctx.expect_status(rd, want, "while the worker sleeps (no inline try)")?;
+    ensure_eq!(
+        fd_counters(rd.raw())?,
+        [1, 0, 0],
+        "fdinfo [reads, reads_woken, writes] of the ring's file while the worker sleeps"
+    );
+    expect_ok(wr.write(b"x"), 1, "write(1 byte)")?;
+    ring.expect_cqe(READ, 0, "the read after the write")?;
+    ctx.wait_events(w, 1, "awoken", |e| *e == Event::Awoken)?;
+    ensure_eq!(
+        ctx.read_events(w)?,
+        [Event::Sleep, Event::Awoken],
+        "driver lines of worker {w} ({})",
+        worker_comm(me)
+    );
+    ensure_eq!(
+        ctx.count_events(me, |e| *e == Event::Sleep)?,
+        0,
+        "'going to sleep' lines of the submitter {me}"
+    );
+    let want = CompleteStatus {
+        reads_woken: 1,
+        completes: 1,
+        ..zero()
+    };
+    ctx.expect_status(rd, want, "after the read completed")?;
+    ensure_eq!(
+        fd_counters(rd.raw())?,
+        [1, 1, 0],
+        "fdinfo [reads, reads_woken, writes] of the ring's file (the worker's read only)"
+    );
+    ensure_eq!(
+        fd_counters(wr.raw())?,
+        [0, 0, 1],
+        "fdinfo [reads, reads_woken, writes] of the written file"
+    );
+    Ok(())
+}
+
+fn async_read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
+    expect_ok(wr.write(b"x"), 1, "write(1 byte)")?;
+    ring.read_async(rd)?;
+    ring.expect_cqe(READ, 0, "the read")?;
+    let want = CompleteStatus {
+        reads_woken: 2,
+        completes: 2,
+        ..zero()
+    };
+    ctx.expect_status(rd, want, "after the banked read")?;
+    ensure_eq!(
+        fd_counters(rd.raw())?,
+        [2, 2, 0],
+        "fdinfo [reads, reads_woken, writes] of the ring's file"
+    );
+    ensure_eq!(
+        fd_counters(wr.raw())?,
+        [0, 0, 2],
+        "fdinfo [reads, reads_woken, writes] of the written file"
+    );
+    ensure_eq!(
+        worker_events(ctx, me)?,
+        [Event::Sleep, Event::Awoken, Event::Sleep, Event::Awoken],
+        "driver lines of the workers ({}) of both reads",
+        worker_comm(me)
+    );
+    ensure_eq!(
+        ctx.count_events(me, |e| *e == Event::Sleep)?,
+        0,
+        "'going to sleep' lines of the submitter {me}"
     );
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use io_uring::{opcode, types, IoUring};
+use io_uring::{opcode, squeue, types, IoUring};
 
 use crate::cases::WAIT;
 use crate::error::{CaseError, CaseResult, Context};
@@ -49,14 +49,26 @@ impl Ring {
         Ok(())
     }
 
-    /// Submits a one-byte `IORING_OP_READ` of `dev` with these `rw_flags`.
-    pub(super) fn read(&mut self, dev: &Dev, rw_flags: i32) -> CaseResult {
-        let e = opcode::Read::new(types::Fd(dev.raw()), self.buf.as_mut_ptr(), 1)
+    /// A one-byte `IORING_OP_READ` of `dev` with these `rw_flags`.
+    fn read_entry(&mut self, dev: &Dev, rw_flags: i32) -> squeue::Entry {
+        opcode::Read::new(types::Fd(dev.raw()), self.buf.as_mut_ptr(), 1)
             .offset(u64::MAX) // -1: the file position, as read(2); the driver has none.
             .rw_flags(rw_flags)
             .build()
-            .user_data(READ);
+            .user_data(READ)
+    }
+
+    /// Submits a one-byte `IORING_OP_READ` of `dev` with these `rw_flags`.
+    pub(super) fn read(&mut self, dev: &Dev, rw_flags: i32) -> CaseResult {
+        let e = self.read_entry(dev, rw_flags);
         self.submit(e, "IORING_OP_READ")
+    }
+
+    /// Submits a one-byte `IORING_OP_READ` of `dev` with `IOSQE_ASYNC`: io_uring queues it to
+    /// io-wq without trying it inline first.
+    pub(super) fn read_async(&mut self, dev: &Dev) -> CaseResult {
+        let e = self.read_entry(dev, 0).flags(squeue::Flags::ASYNC);
+        self.submit(e, "IORING_OP_READ with IOSQE_ASYNC")
     }
 
     /// Submits an `IORING_OP_WRITE` of `len` bytes of the buffer to `dev`.
