@@ -14,9 +14,7 @@ mod fail_nth;
 mod kconfig;
 mod kmsg;
 mod ktap;
-mod lin;
 mod module;
-mod oracle;
 mod readers;
 mod sys;
 /// The driver's ioctl ABI: `src/uapi.rs` links to `../uapi/complete_dev.rs`, shared with the driver.

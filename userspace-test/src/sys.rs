@@ -1,16 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Thin wrappers over the system calls the cases make: `/dev/complete` itself, processes,
 //! signals, pipes, mappings and `/proc`. Every failure carries its errno by name.
+//!
+//! The `/proc` readers are in [`procfs`], CPU affinity, scheduling and names of threads in
+//! [`thread`]; both are re-exported here, so every case calls `sys::` whatever it needs.
 
 use std::ffi::CString;
 use std::fmt;
-use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{CaseError, CaseResult};
 use crate::uapi::{self, CompleteStatus};
+
+mod procfs;
+mod thread;
+
+pub use procfs::{
+    describe_task, fdinfo, fdinfo_text, fds_of, jiffies, proc_flags, proc_state, proc_syscall,
+    JiffiesFile, PF_POSTCOREDUMP,
+};
+pub use thread::{
+    get_affinity, gettid, own_comm, pin_task_to_cpu, pin_to_cpu, set_affinity, set_comm, set_fifo,
+    set_task_fifo,
+};
 
 /// The device node of the driver.
 pub const DEV_PATH: &str = "/dev/complete";
@@ -420,96 +434,6 @@ pub fn read_fd_timeout(fd: RawFd, timeout: Duration) -> Result<Vec<u8>, Errno> {
     Ok(buf)
 }
 
-/// The state letter of `/proc/<pid>/stat` (R, S, D, T, Z, ...).
-pub fn proc_state(pid: i32) -> Result<char, String> {
-    let path = format!("/proc/{pid}/stat");
-    let s = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
-    // The comm may hold spaces and parentheses: the state follows the last ')'.
-    s.rfind(')')
-        .and_then(|i| s[i + 1..].split_whitespace().next())
-        .and_then(|f| f.chars().next())
-        .ok_or_else(|| format!("{path}: no state field in {s:?}"))
-}
-
-/// The `flags` field (`PF_*`) of `/proc/<pid>/stat`.
-pub fn proc_flags(pid: i32) -> Result<u32, String> {
-    let path = format!("/proc/{pid}/stat");
-    let s = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
-    // Fields after the comm: state ppid pgrp session tty_nr tpgid flags.
-    s.rfind(')')
-        .and_then(|i| s[i + 1..].split_whitespace().nth(6))
-        .and_then(|f| f.parse().ok())
-        .ok_or_else(|| format!("{path}: no flags field in {s:?}"))
-}
-
-/// `PF_POSTCOREDUMP` of `include/linux/sched.h`: set first thing in `do_exit()`
-/// (`synchronize_group_exit()`), before `PF_EXITING`: the task is exiting.
-pub const PF_POSTCOREDUMP: u32 = 0x8;
-
-/// The system call number `pid` is blocked in (`/proc/<pid>/syscall`); `None` when it is
-/// running, in none (-1), or the file cannot be read.
-pub fn proc_syscall(pid: i32) -> Option<i64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
-    s.split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-        .filter(|&n: &i64| n >= 0)
-}
-
-/// `state X, wchan Y` of a task, for the report of one that hung.
-pub fn describe_task(pid: i32) -> String {
-    let state = proc_state(pid).map_or_else(|e| e, String::from);
-    let wchan =
-        std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_else(|e| format!("({e})"));
-    format!("state {state}, wchan {wchan}")
-}
-
-/// The `key:\tvalue` lines of `/proc/<pid>/fdinfo/<fd>` (`pid` 0 means self).
-pub fn fdinfo(pid: i32, fd: RawFd) -> Result<Vec<(String, String)>, String> {
-    let path = if pid == 0 {
-        format!("/proc/self/fdinfo/{fd}")
-    } else {
-        format!("/proc/{pid}/fdinfo/{fd}")
-    };
-    let s = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
-    Ok(s.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect())
-}
-
-/// The whole text of `/proc/<pid>/fdinfo/<fd>` (`pid` 0 means self), byte for byte.
-pub fn fdinfo_text(pid: i32, fd: RawFd) -> Result<String, String> {
-    let path = if pid == 0 {
-        format!("/proc/self/fdinfo/{fd}")
-    } else {
-        format!("/proc/{pid}/fdinfo/{fd}")
-    };
-    let b = std::fs::read(&path).map_err(|e| format!("read {path}: {e}"))?;
-    String::from_utf8(b).map_err(|e| format!("{path}: not UTF-8: {e}"))
-}
-
-/// The descriptor numbers in `pid`'s file table that refer to `path` (from `/proc/<pid>/fd`).
-pub fn fds_of(pid: i32, path: &str) -> Result<Vec<RawFd>, String> {
-    let dir = format!("/proc/{pid}/fd");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(&dir).map_err(|e| format!("read_dir {dir}: {e}"))? {
-        let e = e.map_err(|e| format!("read_dir {dir}: {e}"))?;
-        // A descriptor closed meanwhile is simply not one of them.
-        let Ok(target) = std::fs::read_link(e.path()) else {
-            continue;
-        };
-        if target.as_os_str() == path {
-            if let Some(n) = e.file_name().to_str().and_then(|n| n.parse().ok()) {
-                out.push(n);
-            }
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
-}
-
 /// The mount id (`statx` `STATX_MNT_ID`, the number fdinfo's `mnt_id:` shows) and the inode
 /// number of `path`.
 pub fn mnt_id_ino(path: &str) -> Result<(u64, u64), Errno> {
@@ -569,119 +493,6 @@ pub fn poll_until(
         std::thread::sleep(POLL_STEP);
     }
 }
-
-/// The kernel's `jiffies`, from the `timestamp` line of `/proc/schedstat`
-/// (`CONFIG_SCHEDSTATS`): the tick count the driver's timeouts are made of.
-pub fn jiffies() -> Result<u64, String> {
-    JiffiesFile::open()?.read()
-}
-
-/// `/proc/schedstat` opened for one [`jiffies`] read. On the sanitizer kernel under TCG the open
-/// took about as long as the read (each 0.5 to 3 ms, of a 4 ms jiffy at HZ=250): a caller that
-/// needs `jiffies` at an exact moment opens the file before.
-pub struct JiffiesFile(std::fs::File);
-
-const SCHEDSTAT: &str = "/proc/schedstat";
-
-impl JiffiesFile {
-    /// Opens `/proc/schedstat`.
-    pub fn open() -> Result<Self, String> {
-        std::fs::File::open(SCHEDSTAT)
-            .map(Self)
-            .map_err(|e| format!("open {SCHEDSTAT}: {e}"))
-    }
-
-    /// `jiffies` now, from the file's second line. Read through a 32-byte buffer: `seq_read`
-    /// makes another record (a CPU's statistics) only for a read that asks for more than the
-    /// records it has made hold, and the header is 32 bytes while `jiffies` has 10 digits.
-    pub fn read(self) -> Result<u64, String> {
-        let line = BufReader::with_capacity(32, self.0)
-            .lines()
-            .nth(1)
-            .transpose()
-            .map_err(|e| format!("read {SCHEDSTAT}: {e}"))?
-            .unwrap_or_default();
-        let v = line
-            .strip_prefix("timestamp ")
-            .ok_or_else(|| format!("{SCHEDSTAT}: line 2 is '{line}', not 'timestamp <jiffies>'"))?;
-        v.parse()
-            .map_err(|e| format!("{SCHEDSTAT}: 'timestamp {v}': {e}"))
-    }
-}
-
-/// The calling thread's CPU affinity.
-pub fn get_affinity() -> Result<libc::cpu_set_t, Errno> {
-    // SAFETY: an all-zero cpu_set_t is a valid (empty) set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is valid for writes of its size.
-    cvt(unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) })?;
-    Ok(set)
-}
-
-/// Sets the calling thread's CPU affinity.
-pub fn set_affinity(set: &libc::cpu_set_t) -> Result<(), Errno> {
-    set_task_affinity(0, set)
-}
-
-/// Sets the CPU affinity of task `tid` (0: the calling thread).
-fn set_task_affinity(tid: i32, set: &libc::cpu_set_t) -> Result<(), Errno> {
-    // SAFETY: `set` is a valid cpu_set_t of that size.
-    cvt(unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(set), set) }).map(|_| ())
-}
-
-/// Pins the calling thread to `cpu`.
-pub fn pin_to_cpu(cpu: usize) -> Result<(), Errno> {
-    pin_task_to_cpu(0, cpu)
-}
-
-/// Restricts task `tid` (0: the calling thread) to CPU `cpu`. A kernel thread that was not bound
-/// to a CPU (`kthread_bind()`) may be moved too.
-pub fn pin_task_to_cpu(tid: i32, cpu: usize) -> Result<(), Errno> {
-    // SAFETY: an all-zero cpu_set_t is a valid (empty) set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    if cpu >= libc::CPU_SETSIZE as usize {
-        return Err(Errno(libc::EINVAL));
-    }
-    // SAFETY: `cpu` is below CPU_SETSIZE (checked above), so the bit is inside `set`.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    set_task_affinity(tid, &set)
-}
-
-/// Makes the calling thread `SCHED_FIFO` with priority `prio`: it runs as soon as it is woken,
-/// ahead of every normal task of its CPU.
-pub fn set_fifo(prio: i32) -> Result<(), Errno> {
-    set_task_fifo(0, prio)
-}
-
-/// Makes task `tid` (0: the calling thread) `SCHED_FIFO` with priority `prio`.
-pub fn set_task_fifo(tid: i32, prio: i32) -> Result<(), Errno> {
-    let p = libc::sched_param {
-        sched_priority: prio,
-    };
-    // SAFETY: `p` is a valid sched_param.
-    cvt(unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &p) }).map(|_| ())
-}
-
-/// The calling thread's id (its pid in the kernel's log lines).
-pub fn gettid() -> i32 {
-    // SAFETY: gettid cannot fail.
-    unsafe { libc::gettid() }
-}
-
-/// Names the calling thread (its comm, truncated by the kernel to 15 bytes).
-pub fn set_comm(name: &str) -> Result<(), Errno> {
-    let c = cstring(name)?;
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string.
-    cvt(unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr() as libc::c_ulong, 0, 0, 0) }).map(|_| ())
-}
-
-/// The comm of this process's main thread.
-pub fn own_comm() -> Result<String, String> {
-    std::fs::read_to_string("/proc/self/comm")
-        .map(|s| s.trim_end_matches('\n').to_string())
-        .map_err(|e| format!("read /proc/self/comm: {e}"))
-}
-
 /// The effective uid.
 pub fn geteuid() -> u32 {
     // SAFETY: cannot fail.

@@ -6,140 +6,23 @@
 //! file cannot be polled, so io_uring hands the read to an io-wq worker of the submitting
 //! process (comm `iou-wrk-<pid>`), which issues it blocking: that worker is the task that
 //! sleeps, logs `going to sleep` and `awoken`, and is woken or interrupted
-//! (`io_uring/rw.c` `__io_read`, `io_uring/io_uring.c` `io_wq_submit_work`).
+//! (`io_uring/rw.c` `__io_read`, `io_uring/io_uring.c` `io_wq_submit_work`). A read submitted
+//! with `IOSQE_ASYNC` skips the inline try and goes to the worker at once ([`async_read`]).
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::time::{Duration, Instant};
-
-use io_uring::{opcode, types, IoUring};
+use std::time::Duration;
 
 use super::file::fd_counters;
 use super::{expect_ok, within, zero, Ctx, QUIET, WAIT};
-use crate::error::{CaseError, CaseResult, Context};
+use crate::ensure_eq;
+use crate::error::{CaseResult, Context};
 use crate::kmsg::Event;
 use crate::sys::{self, Dev, Exit};
 use crate::uapi::CompleteStatus;
-use crate::{bail, ensure_eq};
 
-/// The `user_data` of the read under test.
-const READ: u64 = 1;
-/// The `user_data` of a write.
-const WRITE: u64 = 2;
-/// The `user_data` of a cancel.
-const CANCEL: u64 = 3;
+mod ring;
 
-/// A ring and the buffer its requests use (kept alive as long as the ring: the kernel holds its
-/// address until the request completes).
-struct Ring {
-    ring: IoUring,
-    buf: Box<[u8; 16]>,
-}
-
-impl Ring {
-    fn new() -> CaseResult<Self> {
-        Ok(Self {
-            ring: IoUring::new(8).ctx("io_uring_setup(8 entries) (CONFIG_IO_URING?)")?,
-            buf: Box::new([0; 16]),
-        })
-    }
-
-    /// Queues `entry` and submits it.
-    fn submit(&mut self, entry: io_uring::squeue::Entry, what: &str) -> CaseResult {
-        // SAFETY: the entry's buffer is `self.buf` or caller-owned data that outlives the request
-        // (the ring is dropped before the buffer, see the field order), and its descriptor is
-        // open for the request's life.
-        unsafe { self.ring.submission().push(&entry) }
-            .map_err(|e| CaseError::Fail(format!("{what}: submission queue full: {e}")))?;
-        let n = self
-            .ring
-            .submit()
-            .with_ctx(|| format!("{what}: io_uring_enter"))?;
-        ensure_eq!(n, 1, "{what}: requests submitted");
-        Ok(())
-    }
-
-    /// Submits a one-byte `IORING_OP_READ` of `dev` with these `rw_flags`.
-    fn read(&mut self, dev: &Dev, rw_flags: i32) -> CaseResult {
-        let e = opcode::Read::new(types::Fd(dev.raw()), self.buf.as_mut_ptr(), 1)
-            .offset(u64::MAX) // -1: the file position, as read(2); the driver has none.
-            .rw_flags(rw_flags)
-            .build()
-            .user_data(READ);
-        self.submit(e, "IORING_OP_READ")
-    }
-
-    /// Submits an `IORING_OP_WRITE` of `len` bytes of the buffer to `dev`.
-    fn write(&mut self, dev: &Dev, len: u32) -> CaseResult {
-        let e = opcode::Write::new(types::Fd(dev.raw()), self.buf.as_ptr(), len)
-            .offset(u64::MAX)
-            .build()
-            .user_data(WRITE);
-        self.submit(e, "IORING_OP_WRITE")
-    }
-
-    /// Submits an `IORING_OP_ASYNC_CANCEL` of the read.
-    fn cancel_read(&mut self) -> CaseResult {
-        let e = opcode::AsyncCancel::new(READ).build().user_data(CANCEL);
-        self.submit(e, "IORING_OP_ASYNC_CANCEL")
-    }
-
-    /// The next completion `(user_data, res)`, waiting up to `timeout`.
-    fn next_cqe(&mut self, timeout: Duration) -> CaseResult<Option<(u64, i32)>> {
-        let end = Instant::now() + timeout;
-        loop {
-            if let Some(c) = self.ring.completion().next() {
-                return Ok(Some((c.user_data(), c.result())));
-            }
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            // io_uring_enter(GETEVENTS) with a timeout: it also runs the task work through which
-            // io-wq posts a failed request's completion.
-            let ts = types::Timespec::from(left.min(Duration::from_millis(100)));
-            let args = types::SubmitArgs::new().timespec(&ts);
-            match self.ring.submitter().submit_with_args(1, &args) {
-                Ok(_) => {}
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR)) => {}
-                Err(e) => bail!("io_uring_enter(GETEVENTS): {e}"),
-            }
-        }
-    }
-
-    /// Fails unless the next completion, within [`WAIT`], is `user_data` with result `res`.
-    fn expect_cqe(&mut self, user_data: u64, res: i32, what: &str) -> CaseResult {
-        match self.next_cqe(WAIT)? {
-            Some(got) => ensure_eq!(
-                got,
-                (user_data, res),
-                "{what}: completion (user_data, res) [{}]",
-                res_name(got.1)
-            ),
-            None => bail!("{what}: no completion within {WAIT:?}"),
-        }
-        Ok(())
-    }
-
-    /// Fails if a completion comes within `grace`.
-    fn expect_no_cqe(&mut self, grace: Duration, what: &str) -> CaseResult {
-        if let Some((ud, res)) = self.next_cqe(grace)? {
-            bail!(
-                "{what}: unexpected completion user_data {ud} res {res} [{}]",
-                res_name(res)
-            );
-        }
-        Ok(())
-    }
-}
-
-/// A completion's result in words: a count, or a negative errno by name.
-fn res_name(res: i32) -> String {
-    if res < 0 {
-        sys::Errno(-res).name()
-    } else {
-        format!("{res}")
-    }
-}
+use ring::{Ring, CANCEL, READ, WRITE};
 
 /// The comm of the io-wq workers of process `tgid`.
 fn worker_comm(tgid: i32) -> String {
@@ -168,6 +51,21 @@ fn worker_asleep(ctx: &Ctx, tgid: i32, state: char) -> CaseResult<i32> {
     })?;
     ctx.wait_asleep(pid, state)?;
     Ok(pid)
+}
+
+/// The driver lines of the io-wq workers of process `tgid` (by comm, whichever worker it was)
+/// that tell of their reads, in order, reading the log first.
+fn worker_events(ctx: &Ctx, tgid: i32) -> CaseResult<Vec<Event>> {
+    let comm = worker_comm(tgid);
+    Ok(ctx
+        .kmsg_now()?
+        .driver_lines()
+        .into_iter()
+        .filter(|(_, d)| {
+            d.comm == comm && matches!(d.event, Event::Sleep | Event::Awoken | Event::GaveUp(_))
+        })
+        .map(|(_, d)| d.event)
+        .collect())
 }
 
 /// The sleeping state of a reader in `mode`.
@@ -262,6 +160,111 @@ fn read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseR
         (sleeps, worker_sleeps),
         (0, 1),
         "'going to sleep' lines of the submitter and of its workers (the banked read never slept)"
+    );
+    Ok(())
+}
+
+/// A blocking read submitted with `IOSQE_ASYNC`: io_uring queues it to io-wq at once, with no
+/// inline try (`io_uring/io_uring.c` `io_submit_sqe`, `io_queue_sqe_fallback`), and the worker
+/// issues it blocking: `io_wq_submit_work` asks for a nonblocking issue only of a file that can be
+/// polled, which `/dev/complete` cannot. So the driver gets one call where [`read`] makes two:
+/// the worker sleeps (`going to sleep` from `iou-wrk-<pid>`) and nothing counts as a read that
+/// would block; a `write()` ends the read with res 0 (`awoken`, one read woken, fdinfo
+/// `complete_reads` 1). A read of a banked completion also runs in the worker, through the
+/// blocking path: its `going to sleep` and `awoken` lines, no sleep, one call.
+pub fn async_read(ctx: &Ctx) -> CaseResult {
+    let rd = ctx.open()?;
+    let wr = ctx.open()?;
+    let mut ring = Ring::new()?;
+    let me = sys::getpid();
+    within(
+        "a blocking read with IOSQE_ASYNC",
+        async_read_sleeps(ctx, &rd, &wr, &mut ring, me),
+    )?;
+    within(
+        "a read of a banked completion with IOSQE_ASYNC",
+        async_read_banked(ctx, &rd, &wr, &mut ring, me),
+    )
+}
+
+fn async_read_sleeps(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
+    ring.read_async(rd)?;
+    let w = worker_asleep(ctx, me, 'S')?;
+    ctx.wait_sleepers(rd, 1)?;
+    ring.expect_no_cqe(QUIET, "with no write")?;
+    let want = CompleteStatus {
+        sleepers: 1,
+        ..zero()
+    };
+    ctx.expect_status(rd, want, "while the worker sleeps (no inline try)")?;
+    ensure_eq!(
+        fd_counters(rd.raw())?,
+        [1, 0, 0],
+        "fdinfo [reads, reads_woken, writes] of the ring's file while the worker sleeps"
+    );
+    expect_ok(wr.write(b"x"), 1, "write(1 byte)")?;
+    ring.expect_cqe(READ, 0, "the read after the write")?;
+    ctx.wait_events(w, 1, "awoken", |e| *e == Event::Awoken)?;
+    ensure_eq!(
+        ctx.read_events(w)?,
+        [Event::Sleep, Event::Awoken],
+        "driver lines of worker {w} ({})",
+        worker_comm(me)
+    );
+    ensure_eq!(
+        ctx.count_events(me, |e| *e == Event::Sleep)?,
+        0,
+        "'going to sleep' lines of the submitter {me}"
+    );
+    let want = CompleteStatus {
+        reads_woken: 1,
+        completes: 1,
+        ..zero()
+    };
+    ctx.expect_status(rd, want, "after the read completed")?;
+    ensure_eq!(
+        fd_counters(rd.raw())?,
+        [1, 1, 0],
+        "fdinfo [reads, reads_woken, writes] of the ring's file (the worker's read only)"
+    );
+    ensure_eq!(
+        fd_counters(wr.raw())?,
+        [0, 0, 1],
+        "fdinfo [reads, reads_woken, writes] of the written file"
+    );
+    Ok(())
+}
+
+fn async_read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
+    expect_ok(wr.write(b"x"), 1, "write(1 byte)")?;
+    ring.read_async(rd)?;
+    ring.expect_cqe(READ, 0, "the read")?;
+    let want = CompleteStatus {
+        reads_woken: 2,
+        completes: 2,
+        ..zero()
+    };
+    ctx.expect_status(rd, want, "after the banked read")?;
+    ensure_eq!(
+        fd_counters(rd.raw())?,
+        [2, 2, 0],
+        "fdinfo [reads, reads_woken, writes] of the ring's file"
+    );
+    ensure_eq!(
+        fd_counters(wr.raw())?,
+        [0, 0, 2],
+        "fdinfo [reads, reads_woken, writes] of the written file"
+    );
+    ensure_eq!(
+        worker_events(ctx, me)?,
+        [Event::Sleep, Event::Awoken, Event::Sleep, Event::Awoken],
+        "driver lines of the workers ({}) of both reads",
+        worker_comm(me)
+    );
+    ensure_eq!(
+        ctx.count_events(me, |e| *e == Event::Sleep)?,
+        0,
+        "'going to sleep' lines of the submitter {me}"
     );
     Ok(())
 }

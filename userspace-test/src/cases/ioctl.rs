@@ -495,9 +495,9 @@ const RACE_THREADS: usize = 4;
 /// case; each round banks a few writes, which they drain as they come, and `REINIT`s at once,
 /// while they are still taking completions under the completion's lock. After `REINIT` returned
 /// (the round's "closed" phase, until the next round banks again) no read may pass, and at the
-/// end of the phase nothing is pending. Before the fix `REINIT` was an unlocked store racing
-/// the readers' locked `done--`: a reader that read `done = N` could store `N - 1` after it and
-/// bring completions back.
+/// end of the phase nothing is pending. This pins `REINIT` as a store under the completion's
+/// lock: an unlocked store would race the readers' locked `done--`, and a reader that read
+/// `done = N` could store `N - 1` after it and bring completions back.
 pub fn reinit_race(ctx: &Ctx) -> CaseResult {
     let dev = ctx.open()?;
     // Even: writes may be banked; odd: `REINIT` has returned and nothing may pass.

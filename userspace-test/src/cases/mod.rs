@@ -130,6 +130,7 @@ pub const CASES: &[Case] = &[
     case("stress_soak", Some("verbose=0"), stress::soak),
     case("fault_injection", None, fault::injection),
     case("io_uring_read", Some(""), io_uring::read),
+    case("io_uring_async_read", Some(""), io_uring::async_read),
     case("io_uring_nonblock", Some(""), io_uring::nonblock),
     case("io_uring_write", Some(""), io_uring::write),
     case("io_uring_cancel", None, io_uring::cancel),

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The `model` case: random operation sequences against [`crate::oracle`], with
+//! The `model` case: random operation sequences against [`oracle`], with
 //! `proptest-state-machine` drawing them and shrinking a failure to the shortest sequence.
 //!
 //! Each proptest case loads the module with the parameters the model drew, then runs its
@@ -22,12 +22,14 @@ use super::{Ctx, WAIT};
 use crate::error::{CaseError, CaseResult};
 use crate::kmsg::{Event, Kmsg};
 use crate::module;
-use crate::oracle::{End, Line, Model, Op, Prediction, Reference, Who};
 use crate::readers::{ReaderOpts, Readers};
 use crate::sys::{self, Errno, Exit};
 use crate::uapi::{self, CompleteStatus};
+use oracle::{End, Line, Model, Op, Prediction, Reference, Who};
 
 mod concurrent;
+mod linearizability;
+mod oracle;
 
 pub use concurrent::model_concurrent;
 

@@ -39,8 +39,8 @@ pub fn read(ctx: &Ctx) -> CaseResult {
 }
 
 /// `preadv2(RWF_NOWAIT)` on a blocking file behaves like an `O_NONBLOCK` read: `EAGAIN` with
-/// nothing pending, one completion consumed otherwise (before the fix: `EOPNOTSUPP`, since the
-/// file had no `FMODE_NOWAIT`).
+/// nothing pending, one completion consumed otherwise. This pins the file's `FMODE_NOWAIT`:
+/// without it the VFS refuses `RWF_NOWAIT` with `EOPNOTSUPP` before the driver sees the read.
 pub fn rwf_nowait(ctx: &Ctx) -> CaseResult {
     let dev = ctx.open()?;
     expect_errno(

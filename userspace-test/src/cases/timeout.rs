@@ -12,7 +12,7 @@
 //! t + 1 apart, and exactly t + 1 unless a tick passed outside the wait. In time the wait lasts
 //! more than t and at most t + 1 ticks (t + 8^level) of the clock, but only as long as `jiffies`
 //! keeps up with the clock: on a busy emulated CPU its update comes late (a timeout of 5 jiffies
-//! was seen to end after 3.96 ticks), so the time bounds allow two jiffies of lag below and a
+//! can end after 3.96 ticks), so the time bounds allow two jiffies of lag below and a
 //! scheduling slack above; the jiffies count is the exact check.
 
 use std::sync::mpsc;
@@ -55,7 +55,7 @@ fn window(hz: Hz, ms: u32) -> (u64, Duration, Duration) {
 }
 
 /// How many jiffies `jiffies` may lag the clock when a wait begins (see the module
-/// documentation), in the time bounds: 1.04 was seen on a loaded host; the kernel lets a stalled
+/// documentation), in the time bounds: a loaded host shows 1.04; the kernel lets a stalled
 /// jiffies update go on for up to 5 ticks before another CPU takes over
 /// (kernel/time/tick-sched.c, `MAX_STALLED_JIFFIES`).
 const LAG: u64 = 2;
@@ -550,8 +550,9 @@ fn attempt_body(
 /// With `timeout_ms=300`, a read whose process gets a `SIGALRM` every 100 ms with an
 /// `SA_RESTART` handler ends with `EINTR` at the first one: after 100 ms (less the moment between
 /// the timer's start and the read's), before the second (200 ms) and before its timeout could
-/// expire (`msecs_to_jiffies(300)` jiffies). Before the fix each restart began the whole timeout
-/// again and the read never ended.
+/// expire (`msecs_to_jiffies(300)` jiffies). This pins that a handled signal ends a timed wait
+/// with `EINTR` even under `SA_RESTART`: a restart would begin the whole timeout again, and with
+/// a signal every 100 ms the read would never end.
 pub fn signals(ctx: &Ctx) -> CaseResult {
     let (hz, _) = kernel()?;
     let _dev = ctx.open()?;
