@@ -190,7 +190,7 @@ if [ "${cdsanitize:-0}" = 1 ] && [ -n "${cdsoak:-}" ]; then
 fi
 
 # 4'. On the KCSAN kernel, the concurrent cases again (the soak of random reads, writes and
-# ioctls with --soak-ops $cdsoak, REINIT against banked reads, the 16x16 stress) with KCSAN
+# ioctls with --soak-ops $cdsoak, REINIT against pending writes, the 16x16 stress) with KCSAN
 # setting a watchpoint every $cdkcsan_skip instrumented accesses instead of every 4000
 # (kcsan.skip_watch, restored afterwards): the kernel C the tests drive (VFS, misc device,
 # allocator, signals; not kernel/sched/, which KCSAN skips) and the driver's atomics are

@@ -3,7 +3,7 @@
 # `make demo` as make check runs it: the VM job passes, the transcript tells
 # the driver's story only (no kernel console line, only the modules' lines
 # between the steps), and the timeline picture exists, shows the two wake-ups
-# and the banked write, and names every pid of the transcript.
+# and the pending write, and names every pid of the transcript.
 source "$(dirname "$0")/../lib.sh"
 
 out=$(mktemp)
@@ -34,12 +34,12 @@ other=$(grep -E '^ +kernel: ' <<<"$transcript" | grep -vE '\] complete_dev: ' ||
 [[ -s $pic.svg ]] || fail "no timeline picture $pic.svg"
 [[ $(head -c 8 "$pic.png" 2>/dev/null | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
 	fail "no PNG timeline picture at $pic.png"
-grep -q '3 wake-ups drawn (1 from banked writes)' "$out" ||
-	fail "the timeline does not show 3 wake-ups of which 1 from a banked write"
+grep -q '3 wake-ups drawn (1 from pending writes)' "$out" ||
+	fail "the timeline does not show 3 wake-ups of which 1 from a pending write"
 pids=$(grep -oE '(process|awoken|reader) [0-9]+ ' <<<"$transcript" | grep -oE '[0-9]+' | sort -un)
 [[ -n $pids ]] || fail "no pid in the transcript"
 for pid in $pids; do
 	grep -q "(pid $pid)" "$pic.svg" || fail "pid $pid of the transcript is not in $pic.svg"
 done
-echo "    transcript pids $(tr "\n" " " <<<"$pids")all named in $pic.svg; 3 wake-ups, 1 banked"
+echo "    transcript pids $(tr "\n" " " <<<"$pids")all named in $pic.svg; 3 wake-ups, 1 pending"
 done_step

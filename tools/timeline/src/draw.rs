@@ -32,7 +32,7 @@ const SLEEP: RGBColor = RGBColor(30, 60, 140);
 const WOKEN: RGBColor = RGBColor(30, 140, 60);
 const GAVE_UP: RGBColor = RGBColor(200, 30, 30);
 const WRITE: RGBColor = RGBColor(230, 120, 10);
-const BANKED: RGBColor = RGBColor(140, 90, 20);
+const PENDING: RGBColor = RGBColor(140, 90, 20);
 const ALL: RGBColor = RGBColor(130, 50, 170);
 const INK: RGBColor = RGBColor(40, 40, 40);
 
@@ -110,7 +110,7 @@ enum Glyph {
     Woken,
     GaveUp,
     Write,
-    Banked,
+    Pending,
     NoEffect,
     CompleteAll,
     Reinit,
@@ -146,12 +146,12 @@ fn glyph<DB: DrawingBackend>(
             vec![(x, y - 8), (x + 7, y + 5), (x - 7, y + 5)],
             WRITE.filled(),
         )),
-        Glyph::Banked => root
+        Glyph::Pending => root
             .draw(&Polygon::new(diamond(8), WHITE.filled()))
             .and_then(|()| {
                 let mut edge = diamond(8);
                 edge.push((x, y - 8));
-                root.draw(&PathElement::new(edge, BANKED.stroke_width(2)))
+                root.draw(&PathElement::new(edge, PENDING.stroke_width(2)))
             }),
         Glyph::NoEffect => root.draw(&Polygon::new(
             vec![(x, y - 8), (x + 7, y + 5), (x - 7, y + 5)],
@@ -174,7 +174,7 @@ fn glyph<DB: DrawingBackend>(
 fn arrow_style(cause: Cause) -> (RGBColor, bool) {
     match cause {
         Cause::Woke => (WRITE, false),
-        Cause::Banked => (BANKED, true),
+        Cause::Pending => (PENDING, true),
         Cause::All => (ALL, false),
     }
 }
@@ -230,12 +230,12 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> io::Result<()> {
             "complete(): a write, a worker's tick",
         ),
         (
-            Some(Glyph::Banked),
+            Some(Glyph::Pending),
             None,
-            "banked: nobody was waiting for it",
+            "pending: nobody was waiting for it",
         ),
         (None, Some(Cause::Woke), "woke the oldest sleeper"),
-        (None, Some(Cause::Banked), "banked, taken by a later read"),
+        (None, Some(Cause::Pending), "pending, taken by a later read"),
         (Some(Glyph::CompleteAll), None, "complete_all()"),
         (Some(Glyph::Reinit), None, "reinit"),
         (Some(Glyph::Stopped), None, "thread stopped"),
@@ -268,7 +268,7 @@ fn look(kind: &MarkKind, write: &str) -> (Glyph, String, bool) {
         MarkKind::Woken => (Glyph::Woken, "awoken".into(), false),
         MarkKind::GaveUp(why) => (Glyph::GaveUp, format!("gave up: {why}"), false),
         MarkKind::Complete(Fate::Wakes) => (Glyph::Write, write.into(), true),
-        MarkKind::Complete(Fate::Banked) => (Glyph::Banked, format!("{write}, banked"), true),
+        MarkKind::Complete(Fate::Pending) => (Glyph::Pending, format!("{write}, pending"), true),
         MarkKind::Complete(Fate::NoEffect) => {
             (Glyph::NoEffect, format!("{write}, all done already"), true)
         }

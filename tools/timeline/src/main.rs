@@ -54,10 +54,14 @@ fn run(cli: &Cli) -> Result<(), String> {
     draw::write(&panels, &cli.title, &svg, &png)
         .map_err(|e| format!("drawing {}: {e}", cli.out.display()))?;
     for p in &panels {
-        let banked = p.arrows.iter().filter(|a| a.cause == Cause::Banked).count();
+        let pending = p
+            .arrows
+            .iter()
+            .filter(|a| a.cause == Cause::Pending)
+            .count();
         let lanes: Vec<String> = p.lanes.iter().map(model::Lane::label).collect();
         println!(
-            "    {}: {} wake-ups drawn ({banked} from banked writes); lanes: {}",
+            "    {}: {} wake-ups drawn ({pending} from pending writes); lanes: {}",
             p.title,
             p.arrows.len(),
             lanes.join(", ")

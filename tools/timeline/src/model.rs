@@ -11,10 +11,10 @@
 //!   tell the completions apart, the oldest one still untaken is the one drawn (first in, first
 //!   out, which is also the order in which `complete()` wakes the waiters);
 //! - a completion made while every sleeper already has one coming (or nobody sleeps) is
-//!   *banked*: it waits in the count for a later read, which then returns at once;
+//!   *pending*: it waits in the count for a later read, which then returns at once;
 //! - `gave up waiting` (a signal, a timeout) takes nothing: the completions stay for others;
 //! - after `complete_all()` every wait returns at once without taking anything, until
-//!   `reinit_completion()`, which also drops the banked completions.
+//!   `reinit_completion()`, which also drops the pending completions.
 //!
 //! The log's records are in the order the kernel stored them, which on SMP is not always the
 //! order of their timestamps; the events are taken in timestamp order. An `awoken` line is always
@@ -63,7 +63,7 @@ pub enum Fate {
     /// A sleeper was waiting for it.
     Wakes,
     /// Nobody was waiting for it: it stays in the count for a later read.
-    Banked,
+    Pending,
     /// After `complete_all()`: the count is already "all done", nothing changes.
     NoEffect,
 }
@@ -103,8 +103,8 @@ pub struct Mark {
 pub enum Cause {
     /// A `complete()` woke a sleeper.
     Woke,
-    /// A banked `complete()` let a later read through.
-    Banked,
+    /// A pending `complete()` let a later read through.
+    Pending,
     /// `complete_all()` let this wait through.
     All,
 }
@@ -221,7 +221,7 @@ impl Builder {
                     Some((from, at)) => Some((from, at, Cause::All)),
                     None => self.pending.pop_front().map(|(from, at, fate)| {
                         let cause = match fate {
-                            Fate::Banked => Cause::Banked,
+                            Fate::Pending => Cause::Pending,
                             _ => Cause::Woke,
                         };
                         (from, at, cause)
@@ -250,7 +250,7 @@ impl Builder {
                 } else if self.pending.len() < self.asleep.len() {
                     Fate::Wakes
                 } else {
-                    Fate::Banked
+                    Fate::Pending
                 };
                 if fate != Fate::NoEffect {
                     self.pending.push_back((lane, t, fate));
@@ -359,7 +359,7 @@ mod tests {
     }
 
     /// The kernel log of a `make demo` run (its dump), as recorded: two readers sleep, two
-    /// writes wake them in order, a third write is banked and the next read takes it.
+    /// writes wake them in order, a third write stays pending and the next read takes it.
     const DEMO: &str = "\
 --- guest kernel log ---
 [    0.000000] Linux version 7.3.0 (gcc) #1 SMP
@@ -378,7 +378,7 @@ mod tests {
 ";
 
     #[test]
-    fn demo_two_sleepers_woken_in_order_and_a_banked_write() {
+    fn demo_two_sleepers_woken_in_order_and_a_pending_write() {
         let panels = build(&events(DEMO));
         assert_eq!(panels.len(), 1);
         let p = &panels[0];
@@ -397,7 +397,7 @@ mod tests {
             [
                 "sh (pid 52) -> cat (pid 92) (Woke)",
                 "sh (pid 52) -> cat (pid 101) (Woke)",
-                "sh (pid 52) -> cat (pid 120) (Banked)",
+                "sh (pid 52) -> cat (pid 120) (Pending)",
             ]
         );
         assert_eq!(
@@ -405,7 +405,7 @@ mod tests {
             [
                 MarkKind::Complete(Fate::Wakes),
                 MarkKind::Complete(Fate::Wakes),
-                MarkKind::Complete(Fate::Banked),
+                MarkKind::Complete(Fate::Pending),
             ]
         );
         let sleeps: Vec<_> = p.sleeps.iter().map(|s| (s.lane, s.from, s.to)).collect();
@@ -447,7 +447,7 @@ mod tests {
                 "sh (pid 30) -> cat (pid 20) (Woke)"
             ]
         );
-        // With two sleepers, neither write was banked.
+        // With two sleepers, neither write was left pending.
         assert_eq!(
             kinds(p, 2),
             [
@@ -499,7 +499,7 @@ mod tests {
     }
 
     #[test]
-    fn banked_writes_wait_for_later_reads() {
+    fn pending_writes_wait_for_later_reads() {
         // Two writes with nobody asleep; one read takes the first; a reinit drops the second.
         let log = "\
 [ 1.0] complete_dev: process 30 (sh) awakening the readers...
@@ -510,20 +510,20 @@ mod tests {
 [ 4.0] complete_dev: process 41 (cat) going to sleep
 ";
         let p = &build(&events(log))[0];
-        assert_eq!(arrows(p), ["sh (pid 30) -> cat (pid 40) (Banked)"]);
-        assert_eq!(p.arrows[0].from_t, 1.0, "the oldest banked write is taken");
+        assert_eq!(arrows(p), ["sh (pid 30) -> cat (pid 40) (Pending)"]);
+        assert_eq!(p.arrows[0].from_t, 1.0, "the oldest pending write is taken");
         assert_eq!(
             kinds(p, 0),
             [
-                MarkKind::Complete(Fate::Banked),
-                MarkKind::Complete(Fate::Banked)
+                MarkKind::Complete(Fate::Pending),
+                MarkKind::Complete(Fate::Pending)
             ]
         );
         assert!(p.sleeps.iter().any(|s| s.lane == 3 && s.open));
     }
 
     #[test]
-    fn a_second_write_for_one_sleeper_is_banked() {
+    fn a_second_write_for_one_sleeper_is_left_pending() {
         // Both writes come before the sleeper's awoken line: the first is its, the second waits.
         let log = "\
 [ 1.0] complete_dev: process 10 (cat) going to sleep
@@ -538,7 +538,7 @@ mod tests {
             arrows(p),
             [
                 "sh (pid 30) -> cat (pid 10) (Woke)",
-                "sh (pid 31) -> cat (pid 11) (Banked)"
+                "sh (pid 31) -> cat (pid 11) (Pending)"
             ]
         );
     }

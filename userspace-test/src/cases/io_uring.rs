@@ -79,7 +79,7 @@ fn asleep_state(mode: &str) -> char {
 
 /// A blocking read through the ring: the submitter's inline try fails with `EAGAIN` (counted as a
 /// read that would block), an io-wq worker sleeps, a `write()` ends the read with res 0 and the
-/// worker logs `awoken`. Then a read with a completion banked completes at once, inline, with
+/// worker logs `awoken`. Then a read with a completion pending completes at once, inline, with
 /// no sleep. The file's fdinfo counts every call the driver received.
 pub fn read(ctx: &Ctx) -> CaseResult {
     let rd = ctx.open()?;
@@ -88,8 +88,8 @@ pub fn read(ctx: &Ctx) -> CaseResult {
     let me = sys::getpid();
     within("a blocking read", read_sleeps(ctx, &rd, &wr, &mut ring, me))?;
     within(
-        "a read of a banked completion",
-        read_banked(ctx, &rd, &wr, &mut ring, me),
+        "a read of a pending completion",
+        read_pending(ctx, &rd, &wr, &mut ring, me),
     )
 }
 
@@ -133,7 +133,7 @@ fn read_sleeps(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseR
     Ok(())
 }
 
-fn read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
+fn read_pending(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
     expect_ok(wr.write(b"x"), 1, "write(1 byte)")?;
     ring.read(rd, 0)?;
     ring.expect_cqe(READ, 0, "the read")?;
@@ -143,7 +143,7 @@ fn read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseR
         completes: 2,
         ..zero()
     };
-    ctx.expect_status(rd, want, "after the banked read")?;
+    ctx.expect_status(rd, want, "after the pending read")?;
     ensure_eq!(
         fd_counters(rd.raw())?,
         [3, 2, 0],
@@ -159,7 +159,7 @@ fn read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseR
     ensure_eq!(
         (sleeps, worker_sleeps),
         (0, 1),
-        "'going to sleep' lines of the submitter and of its workers (the banked read never slept)"
+        "'going to sleep' lines of the submitter and of its workers (the pending read never slept)"
     );
     Ok(())
 }
@@ -170,7 +170,7 @@ fn read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseR
 /// polled, which `/dev/complete` cannot. So the driver gets one call where [`read`] makes two:
 /// the worker sleeps (`going to sleep` from `iou-wrk-<pid>`) and nothing counts as a read that
 /// would block; a `write()` ends the read with res 0 (`awoken`, one read woken, fdinfo
-/// `complete_reads` 1). A read of a banked completion also runs in the worker, through the
+/// `complete_reads` 1). A read of a pending completion also runs in the worker, through the
 /// blocking path: its `going to sleep` and `awoken` lines, no sleep, one call.
 pub fn async_read(ctx: &Ctx) -> CaseResult {
     let rd = ctx.open()?;
@@ -182,8 +182,8 @@ pub fn async_read(ctx: &Ctx) -> CaseResult {
         async_read_sleeps(ctx, &rd, &wr, &mut ring, me),
     )?;
     within(
-        "a read of a banked completion with IOSQE_ASYNC",
-        async_read_banked(ctx, &rd, &wr, &mut ring, me),
+        "a read of a pending completion with IOSQE_ASYNC",
+        async_read_pending(ctx, &rd, &wr, &mut ring, me),
     )
 }
 
@@ -235,7 +235,7 @@ fn async_read_sleeps(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) ->
     Ok(())
 }
 
-fn async_read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
+fn async_read_pending(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) -> CaseResult {
     expect_ok(wr.write(b"x"), 1, "write(1 byte)")?;
     ring.read_async(rd)?;
     ring.expect_cqe(READ, 0, "the read")?;
@@ -244,7 +244,7 @@ fn async_read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) ->
         completes: 2,
         ..zero()
     };
-    ctx.expect_status(rd, want, "after the banked read")?;
+    ctx.expect_status(rd, want, "after the pending read")?;
     ensure_eq!(
         fd_counters(rd.raw())?,
         [2, 2, 0],
@@ -271,7 +271,7 @@ fn async_read_banked(ctx: &Ctx, rd: &Dev, wr: &Dev, ring: &mut Ring, me: i32) ->
 
 /// Reads that must not sleep, through the ring: on a file opened `O_NONBLOCK`, and with
 /// `RWF_NOWAIT` in the SQE's `rw_flags`, each completes with `-EAGAIN` with nothing pending and
-/// with 0 when a completion is banked; nothing sleeps. The `O_NONBLOCK` read reaches the driver
+/// with 0 when a completion is pending; nothing sleeps. The `O_NONBLOCK` read reaches the driver
 /// twice (inline, then from io-wq: io_uring retries a file that supports `FMODE_NOWAIT` even when
 /// it is `O_NONBLOCK`); `RWF_NOWAIT` once.
 pub fn nonblock(ctx: &Ctx) -> CaseResult {
@@ -308,7 +308,7 @@ pub fn nonblock(ctx: &Ctx) -> CaseResult {
     ring.expect_cqe(READ, 0, "RWF_NOWAIT read with one pending")?;
     want.reads_woken = 2;
     want.completes = 2;
-    ctx.expect_status(&dev, want, "after the two reads of banked completions")?;
+    ctx.expect_status(&dev, want, "after the two reads of pending completions")?;
     let me = sys::getpid();
     let kmsg = ctx.kmsg_now()?;
     let sleeps = kmsg
@@ -372,7 +372,7 @@ fn cancel_one(ctx: &Ctx, mode: &str, timeout_ms: u32) -> CaseResult {
             );
             want.reads_interrupted = 1;
             ctx.expect_status(&dev, want, "after the cancel")?;
-            // Nothing was consumed: a write is banked for the next read.
+            // Nothing was consumed: a write is pending for the next read.
             expect_ok(dev.write(b"x"), 1, "write(1 byte)")?;
             want.pending = 1;
             want.completes = 1;

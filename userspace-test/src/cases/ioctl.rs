@@ -294,7 +294,7 @@ fn expect_words(got: [u64; 8], want: [u64; 8], when: &str) -> CaseResult {
 /// The STATUS record word by word, in the C struct's order, against counts the case makes
 /// itself, each counter brought to a different value so that two fields swapped cannot pass:
 /// 6 `EAGAIN` reads, 5 reads that time out, 4 interrupted by a signal, 2 readers asleep at once
-/// (`sleepers` 2 in the record read while they sleep), woken by 2 writes, 8 writes banked and
+/// (`sleepers` 2 in the record read while they sleep), woken by 2 writes, 8 writes left pending and
 /// one taken (`pending` 7), `all_done` 1 and `pending` 0 after `COMPLETE_ALL`, both 0 after
 /// `REINIT`. Runs with `timeout_ms=3000`: the readers that time out take that long, and those
 /// seen asleep or signalled must be so within it.
@@ -368,16 +368,16 @@ pub fn status_fields(ctx: &Ctx) -> CaseResult {
     expect_words(status_words(&dev)?, want, "after 2 writes woke them")?;
 
     for i in 0..8 {
-        expect_ok(dev.write(b"x"), 1, &format!("banked write #{i}"))?;
+        expect_ok(dev.write(b"x"), 1, &format!("pending write #{i}"))?;
     }
-    expect_ok(nb.read(1), 0, "O_NONBLOCK read of a banked write")?;
+    expect_ok(nb.read(1), 0, "O_NONBLOCK read of a pending write")?;
     want[0] = 7;
     want[3] = 3;
     want[7] = 10;
     expect_words(
         status_words(&dev)?,
         want,
-        "after 8 banked writes and 1 read",
+        "after 8 pending writes and 1 read",
     )?;
 
     expect_ok(dev.ioctl(sys::IOC_COMPLETE_ALL, 0), 0, "COMPLETE_ALL")?;
@@ -486,21 +486,21 @@ pub fn needs_write(ctx: &Ctx) -> CaseResult {
 
 /// Rounds of [`reinit_race`].
 const RACE_ROUNDS: u64 = 3000;
-/// Writes banked in each round, which the readers start draining at once.
+/// Writes left pending in each round, which the readers start draining at once.
 const RACE_WRITES: usize = 8;
 /// Reader threads hammering `O_NONBLOCK` reads (more than the VM's two vCPUs).
 const RACE_THREADS: usize = 4;
 
 /// `REINIT` racing non-blocking readers. Reader threads hammer `O_NONBLOCK` reads for the whole
-/// case; each round banks a few writes, which they drain as they come, and `REINIT`s at once,
+/// case; each round leaves a few writes pending, which they drain as they come, and `REINIT`s at once,
 /// while they are still taking completions under the completion's lock. After `REINIT` returned
-/// (the round's "closed" phase, until the next round banks again) no read may pass, and at the
+/// (the round's "closed" phase, until the next round leaves writes pending again) no read may pass, and at the
 /// end of the phase nothing is pending. This pins `REINIT` as a store under the completion's
 /// lock: an unlocked store would race the readers' locked `done--`, and a reader that read
 /// `done = N` could store `N - 1` after it and bring completions back.
 pub fn reinit_race(ctx: &Ctx) -> CaseResult {
     let dev = ctx.open()?;
-    // Even: writes may be banked; odd: `REINIT` has returned and nothing may pass.
+    // Even: writes may be left pending; odd: `REINIT` has returned and nothing may pass.
     let phase = Arc::new(AtomicU64::new(0));
     let late_reads = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -547,7 +547,7 @@ fn race_rounds(ctx: &Ctx, dev: &Dev, phase: &AtomicU64) -> CaseResult<u64> {
     for round in 0..RACE_ROUNDS {
         phase.store(2 * round, Ordering::SeqCst);
         for _ in 0..RACE_WRITES {
-            expect_ok(dev.write(b"x"), 1, "banking write")?;
+            expect_ok(dev.write(b"x"), 1, "write left pending")?;
         }
         expect_ok(dev.ioctl(sys::IOC_REINIT, 0), 0, "REINIT")?;
         phase.store(2 * round + 1, Ordering::SeqCst);

@@ -68,12 +68,12 @@ const TIMEOUT_MS: u32 = 4000;
 enum Act {
     /// Once the reader sleeps, one write.
     Write,
-    /// One write, then the (blocking) read: it finds the completion banked.
-    Banked,
+    /// One write, then the (blocking) read: it finds the completion pending.
+    Pending,
     /// An `O_NONBLOCK` read with nothing pending.
     Nonblock,
     /// One write, then an `O_NONBLOCK` read.
-    NonblockBanked,
+    NonblockPending,
     /// Nothing: the timeout ends the read.
     Expire,
     /// Once the reader sleeps, `SIGINT` with this disposition.
@@ -83,7 +83,7 @@ enum Act {
     /// Once the reader sleeps, `SIGSTOP`, then (stopped if it could stop) `SIGCONT`.
     StopCont,
 }
-use Act::{Banked, Expire, Nonblock, NonblockBanked, Sigint, Sigkill, StopCont, Write};
+use Act::{Expire, Nonblock, NonblockPending, Pending, Sigint, Sigkill, StopCont, Write};
 
 /// `SIGINT`'s default action: it kills.
 const DFL: Act = Sigint(OnSigint::Default);
@@ -187,68 +187,68 @@ const SIGKILL: i32 = libc::SIGKILL;
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
     // wait_mode=interruptible
-    row(I, F, Write,          Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(I, F, Banked,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(I, F, Nonblock,       Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
-    row(I, F, NonblockBanked, Ends,     Ret0(0),          &[],                                   WOKEN),
-    row(I, F, DFL,            Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
-    row(I, F, HND,            Ends,     Fails(libc::EINTR, 1), &[Sleep, GaveUp(RSYS)],           INTERRUPTED),
-    row(I, F, RST,            Restarts, Ret0(1),          &[Sleep, GaveUp(RSYS), Sleep, Awoken], INTERRUPTED_THEN_WOKEN),
-    row(I, F, Sigkill,        Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
-    row(I, F, StopCont,       Restarts, Ret0(0),          &[Sleep, GaveUp(RSYS), Sleep, Awoken], INTERRUPTED_THEN_WOKEN),
+    row(I, F, Write,           Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(I, F, Pending,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(I, F, Nonblock,        Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
+    row(I, F, NonblockPending, Ends,     Ret0(0),          &[],                                   WOKEN),
+    row(I, F, DFL,             Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
+    row(I, F, HND,             Ends,     Fails(libc::EINTR, 1), &[Sleep, GaveUp(RSYS)],           INTERRUPTED),
+    row(I, F, RST,             Restarts, Ret0(1),          &[Sleep, GaveUp(RSYS), Sleep, Awoken], INTERRUPTED_THEN_WOKEN),
+    row(I, F, Sigkill,         Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
+    row(I, F, StopCont,        Restarts, Ret0(0),          &[Sleep, GaveUp(RSYS), Sleep, Awoken], INTERRUPTED_THEN_WOKEN),
     // wait_mode=interruptible timeout_ms=4000
-    row(I, T, Write,          Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(I, T, Banked,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(I, T, Nonblock,       Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
-    row(I, T, NonblockBanked, Ends,     Ret0(0),          &[],                                   WOKEN),
-    row(I, T, Expire,         Ends,     Fails(TMO, 0),    &[Sleep, GaveUp(TMO)],                 TIMED_OUT),
-    row(I, T, DFL,            Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
-    row(I, T, HND,            Ends,     Fails(libc::EINTR, 1), &[Sleep, GaveUp(RNOH)],           INTERRUPTED),
-    row(I, T, RST,            Ends,     Fails(libc::EINTR, 1), &[Sleep, GaveUp(RNOH)],           INTERRUPTED),
-    row(I, T, Sigkill,        Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
-    row(I, T, StopCont,       Restarts, Ret0(0),          &[Sleep, GaveUp(RNOH), Sleep, Awoken], INTERRUPTED_THEN_WOKEN),
+    row(I, T, Write,           Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(I, T, Pending,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(I, T, Nonblock,        Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
+    row(I, T, NonblockPending, Ends,     Ret0(0),          &[],                                   WOKEN),
+    row(I, T, Expire,          Ends,     Fails(TMO, 0),    &[Sleep, GaveUp(TMO)],                 TIMED_OUT),
+    row(I, T, DFL,             Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
+    row(I, T, HND,             Ends,     Fails(libc::EINTR, 1), &[Sleep, GaveUp(RNOH)],           INTERRUPTED),
+    row(I, T, RST,             Ends,     Fails(libc::EINTR, 1), &[Sleep, GaveUp(RNOH)],           INTERRUPTED),
+    row(I, T, Sigkill,         Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
+    row(I, T, StopCont,        Restarts, Ret0(0),          &[Sleep, GaveUp(RNOH), Sleep, Awoken], INTERRUPTED_THEN_WOKEN),
     // wait_mode=killable
-    row(K, F, Write,          Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(K, F, Banked,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(K, F, Nonblock,       Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
-    row(K, F, NonblockBanked, Ends,     Ret0(0),          &[],                                   WOKEN),
-    row(K, F, DFL,            Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
-    row(K, F, HND,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(K, F, RST,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(K, F, Sigkill,        Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
-    row(K, F, StopCont,       Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(K, F, Write,           Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(K, F, Pending,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(K, F, Nonblock,        Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
+    row(K, F, NonblockPending, Ends,     Ret0(0),          &[],                                   WOKEN),
+    row(K, F, DFL,             Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
+    row(K, F, HND,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(K, F, RST,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(K, F, Sigkill,         Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RSYS)],                INTERRUPTED),
+    row(K, F, StopCont,        Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
     // wait_mode=killable timeout_ms=4000
-    row(K, T, Write,          Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(K, T, Banked,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(K, T, Nonblock,       Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
-    row(K, T, NonblockBanked, Ends,     Ret0(0),          &[],                                   WOKEN),
-    row(K, T, Expire,         Ends,     Fails(TMO, 0),    &[Sleep, GaveUp(TMO)],                 TIMED_OUT),
-    row(K, T, DFL,            Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
-    row(K, T, HND,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(K, T, RST,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(K, T, Sigkill,        Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
-    row(K, T, StopCont,       Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(K, T, Write,           Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(K, T, Pending,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(K, T, Nonblock,        Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
+    row(K, T, NonblockPending, Ends,     Ret0(0),          &[],                                   WOKEN),
+    row(K, T, Expire,          Ends,     Fails(TMO, 0),    &[Sleep, GaveUp(TMO)],                 TIMED_OUT),
+    row(K, T, DFL,             Ends,     Killed(SIGINT),   &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
+    row(K, T, HND,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(K, T, RST,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(K, T, Sigkill,         Ends,     Killed(SIGKILL),  &[Sleep, GaveUp(RNOH)],                INTERRUPTED),
+    row(K, T, StopCont,        Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
     // wait_mode=uninterruptible
-    row(U, F, Write,          Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(U, F, Banked,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(U, F, Nonblock,       Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
-    row(U, F, NonblockBanked, Ends,     Ret0(0),          &[],                                   WOKEN),
-    row(U, F, DFL,            Asleep,   Killed(SIGINT),   &[Sleep, Awoken],                      WOKEN),
-    row(U, F, HND,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(U, F, RST,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(U, F, Sigkill,        Asleep,   Killed(SIGKILL),  &[Sleep, Awoken],                      WOKEN),
-    row(U, F, StopCont,       Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(U, F, Write,           Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(U, F, Pending,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(U, F, Nonblock,        Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
+    row(U, F, NonblockPending, Ends,     Ret0(0),          &[],                                   WOKEN),
+    row(U, F, DFL,             Asleep,   Killed(SIGINT),   &[Sleep, Awoken],                      WOKEN),
+    row(U, F, HND,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(U, F, RST,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(U, F, Sigkill,         Asleep,   Killed(SIGKILL),  &[Sleep, Awoken],                      WOKEN),
+    row(U, F, StopCont,        Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
     // wait_mode=uninterruptible timeout_ms=4000
-    row(U, T, Write,          Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(U, T, Banked,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
-    row(U, T, Nonblock,       Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
-    row(U, T, NonblockBanked, Ends,     Ret0(0),          &[],                                   WOKEN),
-    row(U, T, Expire,         Ends,     Fails(TMO, 0),    &[Sleep, GaveUp(TMO)],                 TIMED_OUT),
-    row(U, T, DFL,            Asleep,   Killed(SIGINT),   &[Sleep, Awoken],                      WOKEN),
-    row(U, T, HND,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(U, T, RST,            Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
-    row(U, T, Sigkill,        Asleep,   Killed(SIGKILL),  &[Sleep, Awoken],                      WOKEN),
-    row(U, T, StopCont,       Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(U, T, Write,           Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(U, T, Pending,         Ends,     Ret0(0),          &[Sleep, Awoken],                      WOKEN),
+    row(U, T, Nonblock,        Ends,     Fails(libc::EAGAIN, 0), &[],                             WOULD_BLOCK),
+    row(U, T, NonblockPending, Ends,     Ret0(0),          &[],                                   WOKEN),
+    row(U, T, Expire,          Ends,     Fails(TMO, 0),    &[Sleep, GaveUp(TMO)],                 TIMED_OUT),
+    row(U, T, DFL,             Asleep,   Killed(SIGINT),   &[Sleep, Awoken],                      WOKEN),
+    row(U, T, HND,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(U, T, RST,             Asleep,   Ret0(1),          &[Sleep, Awoken],                      WOKEN),
+    row(U, T, Sigkill,         Asleep,   Killed(SIGKILL),  &[Sleep, Awoken],                      WOKEN),
+    row(U, T, StopCont,        Asleep,   Ret0(0),          &[Sleep, Awoken],                      WOKEN),
 ];
 
 /// The comm of every row's reader.
@@ -319,16 +319,16 @@ fn one_row(ctx: &Ctx, dev: &Dev, rd: &mut Readers, r: &Row, who: &Who<'_>) -> Ca
         *writes += 1;
         Ok(())
     };
-    if matches!(r.act, Banked | NonblockBanked) {
+    if matches!(r.act, Pending | NonblockPending) {
         write(&mut writes)?;
         ensure_eq!(
             ctx.status(dev)?.pending,
             1,
-            "STATUS.pending after the banking write"
+            "STATUS.pending after the write left pending"
         );
     }
     let opts = ReaderOpts {
-        nonblock: matches!(r.act, Nonblock | NonblockBanked),
+        nonblock: matches!(r.act, Nonblock | NonblockPending),
         sigint: match r.act {
             Sigint(d) => d,
             _ => OnSigint::Default,
@@ -355,7 +355,7 @@ fn one_row(ctx: &Ctx, dev: &Dev, rd: &mut Readers, r: &Row, who: &Who<'_>) -> Ca
             rd.expect_silence(QUIET, "while stopped")?;
             kill(pid, libc::SIGCONT, "SIGCONT")?;
         }
-        Banked | Nonblock | NonblockBanked | Expire => {}
+        Pending | Nonblock | NonblockPending | Expire => {}
     }
     match r.then {
         Ends => {}
@@ -428,7 +428,7 @@ fn check_lines(ctx: &Ctx, r: &Row, pid: i32, writes: usize, who: &Who<'_>) -> Ca
     ensure_eq!(k.lines_of(me), mine, "kernel log lines of the writer {me}");
     if r.log.contains(&Awoken) && writes == 1 {
         let mut order: Vec<Step> = Vec::new();
-        if matches!(r.act, Banked) {
+        if matches!(r.act, Pending) {
             order.push(step(me, 0, Event::Awakening));
             order.push(step(pid, 0, Event::Sleep));
         } else {

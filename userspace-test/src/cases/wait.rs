@@ -108,7 +108,7 @@ pub fn killable_state(ctx: &Ctx) -> CaseResult {
     ctx.expect_status(&dev, want, "after SIGKILL")
 }
 
-/// Writes with nobody waiting are remembered: K reads pass at once, the next one would block.
+/// Writes with nobody waiting stay pending: K reads pass at once, the next one would block.
 pub fn pending_writes(ctx: &Ctx) -> CaseResult {
     const K: u64 = 5;
     let dev = ctx.open()?;

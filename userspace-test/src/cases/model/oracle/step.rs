@@ -209,7 +209,7 @@ impl Model {
         res
     }
 
-    /// A `write()` of `len` on file `f`: refused, banked, or waking the head of the queue.
+    /// A `write()` of `len` on file `f`: refused, left pending, or waking the head of the queue.
     fn write(&mut self, f: usize, len: usize, p: &mut Prediction) -> Result<i64, i32> {
         if !self.files[f].access.can_write() {
             return Err(libc::EBADF);

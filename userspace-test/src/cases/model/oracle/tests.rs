@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Unit tests of the oracle: short operation sequences and what the model predicts for them
-//! (FIFO order and banking, a stop that requeues at the tail, signals per wait mode, files
+//! (FIFO order and pending writes, a stop that requeues at the tail, signals per wait mode, files
 //! that may not write).
 
 use super::*;
@@ -15,7 +15,7 @@ fn model(mode: WaitMode, timeout: Timeout) -> Model {
 }
 
 #[test]
-fn fifo_and_banking() {
+fn fifo_and_pending() {
     let mut m = model(WaitMode::Interruptible, Timeout::None);
     m.step(&Op::Open(Access::ReadWrite, true));
     m.step(&Op::Spawn(OnSigint::HandlerRestart));
