@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL MUTANTS
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL MUTANTS MUTANTS_CASES
 
 .PHONY: all modules deps kernel userspace demo demo-kthread shell check mutants bench install clean rust-analyzer help
 

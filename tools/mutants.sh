@@ -33,6 +33,8 @@
 # default three times the unmutated run's, at least 300, else 900), MUTANTS_BASELINE (1),
 # MUTANTS_SEED (a seed for the kselftest's random cases, `model` and the soak, passed to every
 # VM as COMPLETE_TEST_SEED=; default: each run draws its own from the clock and prints it),
+# MUTANTS_CASES (kselftest case names, comma-separated: each VM runs only those, as
+# cdksft_cases=; for trying new cases on their mutants, not for the score),
 # KDIR (default: the test kernel of `make kernel`), BUILD_DIR, MUTANTS_VM_LOCK (the lock file,
 # default /tmp/complete-dev-vm.lock: two runs with different files run side by side).
 # Output: one line per mutant (id, killed/survived/invalid, by what, seconds), then the score;
@@ -336,7 +338,7 @@ start_vm() {
 	(
 		# shellcheck disable=SC2016 # $1 and $@ are the inner bash's
 		flock "$VM_LOCK" env BUILD_DIR="$vmdir" MODULE_DIR="$d/ko" VM_LOG="$d/vm.log" \
-			VM_TIMEOUT="$vm_timeout" VM_APPEND="${VM_APPEND:-} cdksft_direct=1${MUTANTS_SEED:+ COMPLETE_TEST_SEED=$MUTANTS_SEED}" bash -c 'date +%s >"$1"; shift; exec "$@"' _ "$d/vm.start" \
+			VM_TIMEOUT="$vm_timeout" VM_APPEND="${VM_APPEND:-} cdksft_direct=1${MUTANTS_SEED:+ COMPLETE_TEST_SEED=$MUTANTS_SEED}${MUTANTS_CASES:+ cdksft_cases=$MUTANTS_CASES}" bash -c 'date +%s >"$1"; shift; exec "$@"' _ "$d/vm.start" \
 			"$TOOLS_DIR/vm-run.sh" check >"$d/vm.out" 2>&1
 	) &
 	vm_pid=$!

@@ -141,9 +141,12 @@ if [ -x /kselftest/run_kselftest.sh ]; then
 	# cdksft_direct=1 (make mutants): the test binary without the runner, whose `sed` prefix
 	# holds the output back until its buffer fills; the log is then made into the runner's form
 	# (each line prefixed "# ", its verdict line) for the checks below.
-	if [ "${cdksft_direct:-0}" = 1 ]; then
+	# cdksft_cases=a,b (make mutants MUTANTS_CASES=, or VM_APPEND=): only these cases, directly.
+	cases=$(echo "${cdksft_cases:-}" | tr , ' ')
+	if [ "${cdksft_direct:-0}" = 1 ] || [ -n "$cases" ]; then
 		{
-			(cd /kselftest/complete_dev && ./complete_dev) 2>&1
+			# shellcheck disable=SC2086 # the case names are words
+			(cd /kselftest/complete_dev && ./complete_dev $cases) 2>&1
 			echo $? >/tmp/ksft.rc
 		} | tee /tmp/ksft.raw
 		rc=$(cat /tmp/ksft.rc)
@@ -159,7 +162,11 @@ if [ -x /kselftest/run_kselftest.sh ]; then
 	# The runner's verdict, without SKIP, and the test's own totals: every
 	# case the binary lists passed, none failed or skipped.
 	# The test's KTAP comes through the runner prefixed with "# ".
-	listed=$(/kselftest/complete_dev/complete_dev --list | wc -l)
+	if [ -n "$cases" ]; then
+		listed=$(echo "$cases" | wc -w)
+	else
+		listed=$(/kselftest/complete_dev/complete_dev --list | wc -l)
+	fi
 	totals=$(grep -o '^# # Totals: pass:[0-9]* fail:[0-9]* xfail:[0-9]* xpass:[0-9]* skip:[0-9]* error:[0-9]*' /tmp/ksft.log | head -n1)
 	# Without fault injection, its cases (and only they) skip: every other case must pass.
 	skip=0
