@@ -47,7 +47,7 @@ impl MiscDevice for CompleteFile {
     #[inline]
     fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         if iov.is_empty() {
-            return Ok(0);
+            return Ok(0); // A zero-length read consumes nothing.
         }
         let me = kiocb.file();
         me.reads.add(1, Relaxed);
