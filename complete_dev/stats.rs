@@ -70,7 +70,7 @@ impl CompleteFile {
     }
 
     /// Counts the end of a blocking read and, if `verbose`, logs how it ended.
-    #[inline]
+    #[inline(always)] // Parity with C: left out of line, a read costs 9 instructions more.
     pub(crate) fn sleep_ends(&self, res: Result, verbose: bool) {
         STATS.sleepers.add(-1, Relaxed);
         self.count_read(res);
