@@ -94,6 +94,8 @@ stage() {
 vm_grade() {
 	build_probe
 	local rc=0
+	flock -n /tmp/complete-dev-vm.lock true ||
+		echo "==> waiting for another VM to end (/tmp/complete-dev-vm.lock)" >&2
 	flock /tmp/complete-dev-vm.lock env VM_LOG="$3.log" VM_TIMEOUT="$2" EXERCISE_DIR="$1" \
 		"$TOOLS_DIR/vm-run.sh" exercise >"$3.out" 2>&1 || rc=$?
 	return "$rc"
@@ -208,6 +210,11 @@ cmd_check() {
 	local t0=$SECONDS e mod cases p w v expect jobs=() bad=0 stg=$EX_BUILD/check-vm
 	need_kernel
 	build_probe
+	# The probe is userspace Rust outside any crate: rustfmt and clippy by hand.
+	rustfmt --check --edition 2021 "$TOOLS_DIR/exercise/probe.rs" ||
+		{ echo "FAIL tools/exercise/probe.rs is not rustfmt clean"; bad=1; }
+	quiet clippy-driver --edition 2021 -D warnings -o "$EX_BUILD/probe-clippy" "$TOOLS_DIR/exercise/probe.rs" ||
+		{ echo "FAIL clippy -D warnings: tools/exercise/probe.rs"; bad=1; }
 	rm -rf "$EX_BUILD/check" "$stg"
 	mkdir -p "$EX_BUILD/check/src" "$stg"
 	: >"$stg/list"
