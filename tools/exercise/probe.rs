@@ -5,7 +5,11 @@
 //! ```text
 //! cdprobe read PATH restart|norestart   # prints "read=N ms=T signals=S" or "errno=NAME ms=T ..."
 //! cdprobe ioctl PATH CMD                # CMD in hex; prints "ioctl=N" or "errno=NAME"
+//! cdprobe dfl CMD ARGS...               # CMD with SIGINT and SIGQUIT at their default action
 //! ```
+//!
+//! `dfl` is for Ctrl-C: a non-interactive shell starts its background commands with SIGINT
+//! ignored, so a `kill -INT` would not end a `cat` it started.
 //!
 //! Built by tools/exercise.sh with `rustc` alone (std and libc, no crates), static.
 
@@ -13,19 +17,25 @@ use std::{
     ffi::CString,
     io::Write,
     os::raw::{c_char, c_int, c_long, c_ulong, c_void},
+    os::unix::process::CommandExt,
     process::ExitCode,
     sync::atomic::{AtomicU32, Ordering},
     time::Instant,
 };
 
 const O_RDWR: c_int = 2;
+const SIGINT: c_int = 2;
+const SIGQUIT: c_int = 3;
 const SIGUSR1: c_int = 10;
+/// C `SIG_DFL`.
+const SIG_DFL: usize = 0;
 
 extern "C" {
     fn open(path: *const c_char, flags: c_int, ...) -> c_int;
     fn read(fd: c_int, buf: *mut c_void, n: usize) -> isize;
     fn ioctl(fd: c_int, req: c_ulong, ...) -> c_int;
-    fn signal(sig: c_int, handler: extern "C" fn(c_int)) -> usize;
+    /// `handler`: a `sighandler_t`, a function's address or `SIG_DFL`.
+    fn signal(sig: c_int, handler: usize) -> usize;
     fn siginterrupt(sig: c_int, flag: c_int) -> c_int;
 }
 
@@ -67,7 +77,7 @@ fn run(args: &[String]) -> Result<(), String> {
         [cmd, path, mode] if cmd == "read" => {
             // SAFETY: `on_signal` only touches an atomic: async-signal-safe.
             unsafe {
-                signal(SIGUSR1, on_signal);
+                signal(SIGUSR1, on_signal as extern "C" fn(c_int) as usize);
                 siginterrupt(SIGUSR1, c_int::from(mode == "norestart"));
             }
             let fd = open_dev(path)?;
@@ -102,7 +112,19 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
-        _ => Err("usage: cdprobe read PATH restart|norestart | cdprobe ioctl PATH HEXCMD".into()),
+        [cmd, prog, rest @ ..] if cmd == "dfl" => {
+            // SAFETY: restoring the default action of two signals has no precondition.
+            unsafe {
+                signal(SIGINT, SIG_DFL);
+                signal(SIGQUIT, SIG_DFL);
+            }
+            let e = std::process::Command::new(prog).args(rest).exec();
+            Err(format!("exec {prog}: {e}"))
+        }
+        _ => Err(
+            "usage: cdprobe read PATH restart|norestart | ioctl PATH HEXCMD | dfl CMD ARGS..."
+                .into(),
+        ),
     }
 }
 

@@ -70,7 +70,7 @@ load() {
 
 # reader: a `cat /dev/complete` in the background; its pid in LAST.
 reader() {
-	cat $DEV >/dev/null 2>>/tmp/cat.err &
+	cdprobe dfl cat $DEV >/dev/null 2>>/tmp/cat.err &
 	track $!
 }
 
