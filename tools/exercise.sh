@@ -45,10 +45,13 @@ resolve() {
 
 # need_kernel: the kernel tree to build against; its first build's cost said before it starts.
 need_kernel() {
-	if [[ -z ${KDIR:-} && ! -f $CACHE_DIR/current-kdir ]]; then
-		echo "==> first run: building the test kernel first, once (about 10-15 min on 2 cores, 5-6 GB; docs/pipeline.md)" >&2
+	if [[ -z ${KDIR:-} && -f $CACHE_DIR/current-kdir ]]; then
+		KDIR=$(kdir)
+	else
+		[[ -n ${KDIR:-} ]] ||
+			echo "==> first run: building the test kernel first, once (about 10-15 min on 2 cores, 5-6 GB; docs/pipeline.md)" >&2
+		KDIR=$(ensure_kernel)
 	fi
-	KDIR=$(ensure_kernel)
 	export KDIR
 	kbuild_env "$KDIR"
 }
@@ -76,7 +79,7 @@ build_variant() {
 
 # first_error LOG MODULE SHOWN: the compiler's first error, its file shown as SHOWN.
 first_error() {
-	awk '/^error: aborting/ || /^make/ { if (p) exit } /^error/ { p = 1 } p { print; if (++n >= 16) exit }' "$1" |
+	awk 'p && (/^$/ || /^make/) { exit } /^error/ { p = 1 } p { print; if (++n >= 16) exit }' "$1" |
 		sed "s#--> $2\.rs:#--> $3:#"
 }
 
@@ -121,7 +124,7 @@ cmd_list() {
 }
 
 cmd_run() {
-	local e mod work cases t0 out line failed=0 n total hint
+	local e mod work cases t0 out line failed=0 n total hint c seen=" "
 	e=$(resolve "${N:?usage: make exercise N=<number>}")
 	mod=$(conf "$e" module)
 	work=$EX_DIR/$e/$mod.rs
@@ -166,14 +169,23 @@ cmd_run() {
 	total=$(wc -w <<<"$cases")
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) printf '  passed  %s\n' "${line#ok }"; n=$((n + 1)) ;;
+		"ok "*)
+			printf '  passed  %s\n' "${line#ok }"
+			seen+=" ${line#ok } "
+			n=$((n + 1))
+			;;
 		"not ok "*)
 			printf '  FAILED  %s\n' "${line#not ok }"
+			line=${line#not ok }
+			seen+=" ${line%%:*} "
 			failed=1
 			;;
 		"stuck "* | "task "* | "stack: "* | "kernel: "*) printf '  %s\n' "$line"; failed=1 ;;
 		esac
 	done < <(sed -n 's/^exercise: mine //p' "$out" | tr -d '\r')
+	for c in $cases; do
+		[[ $seen == *" $c "* ]] || printf '  -       %s (not run: a run ends at its first failure)\n' "$c"
+	done
 	if ! grep -q '^exercise: mine done' "$out"; then
 		failed=1
 		grep -q '^exercise: mine stuck' "$out" ||

@@ -8,7 +8,7 @@
 # Prints per case
 #   exercise: <variant> ok <case>
 #   exercise: <variant> not ok <case>: <what went wrong, in the learner's words>
-# and "exercise: <variant> done". A module that oopses, leaves a task asleep past every limit or
+# and "exercise: <variant> done in <N> ms". A module that oopses, leaves a task asleep past every limit or
 # cannot be unloaded ends the whole run: "exercise: <variant> stuck <case>: ...", the kernel's
 # first lines and the task's state, then the VM powers off (the next run boots a fresh one).
 set -u
@@ -66,6 +66,7 @@ cleanup() {
 for V in $(cat /exercise/list); do
 	VD=/exercise/$V
 	MOD=$(cat "$VD/module")
+	T0=$(now_ms)
 	# shellcheck disable=SC2013
 	for CASE in $(cat "$VD/cases"); do
 		CMARK=$(dmesg | wc -l)
@@ -79,6 +80,6 @@ for V in $(cat /exercise/list); do
 			break
 		fi
 	done
-	echo "exercise: $V done"
+	echo "exercise: $V done in $(($(now_ms) - T0)) ms"
 done
 echo "exercise: all done"
