@@ -10,6 +10,8 @@ MSG=
 PIDS=
 LAST=
 KMARK=0
+PR=
+PMS=0
 DEV=/dev/complete
 
 fail() {
@@ -101,11 +103,13 @@ probe_read() {
 	}
 }
 
-# probe_result: what the probe's read returned: "read=N", "errno=NAME"; PMS its milliseconds.
-probe_result() {
+# probe_parse: what the probe's read returned, in PR ("read=N", "errno=NAME") and PMS (its
+# milliseconds); in this shell, never in a $(...) subshell, which would keep them.
+probe_parse() {
 	line=$(grep -E '^(read|errno)=' /tmp/probe.out)
+	PR=${line%% *}
 	PMS=$(echo "$line" | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
-	echo "${line%% *}"
+	PMS=${PMS:-0}
 }
 
 # ioctl CMD: cdprobe's ioctl; prints "ioctl=N" or "errno=NAME".
@@ -212,10 +216,11 @@ case_errno_eintr() {
 	kill -USR1 "$p"
 	wait_gone "$p" 1000 ||
 		{ fail "a signal with a handler did not end the read (it sleeps in state $(st "$p")): only an interruptible wait ends on any signal"; return 1; }
-	case $(probe_result) in
+	probe_parse
+	case $PR in
 	errno=EINTR) return 0 ;;
 	read=0) fail "a read interrupted by a signal returned 0 (end of file): a signal is not a wake-up; return the wait's error" ;;
-	*) fail "a read interrupted by a signal without SA_RESTART ended with '$(probe_result)', not EINTR" ;;
+	*) fail "a read interrupted by a signal without SA_RESTART ended with '$PR', not EINTR" ;;
 	esac
 }
 
@@ -225,16 +230,18 @@ case_errno_restart() {
 	kill -USR1 "$p"
 	sleep 0.5
 	if ! alive "$p"; then
-		case $(probe_result) in
+		probe_parse
+		case $PR in
 		errno=EINTR) fail "a read interrupted by a signal returned EINTR although its handler has SA_RESTART: return the wait's error (ERESTARTSYS) unchanged, and the kernel restarts the read" ;;
 		read=0) fail "a read interrupted by a signal returned 0 (end of file): a signal is not a wake-up; return the wait's error" ;;
-		*) fail "a read interrupted by a signal with SA_RESTART ended with '$(probe_result)' instead of going on" ;;
+		*) fail "a read interrupted by a signal with SA_RESTART ended with '$PR' instead of going on" ;;
 		esac
 		return 1
 	fi
 	write_dev || return 1
 	wait_gone "$p" 2000 || { fail "a write did not wake the restarted read"; return 1; }
-	[ "$(probe_result)" = read=0 ] || fail "the restarted read ended with '$(probe_result)', not 0 (end of file)"
+	probe_parse
+	[ "$PR" = read=0 ] || fail "the restarted read ended with '$PR', not 0 (end of file)"
 }
 
 case_times_out() {
@@ -242,7 +249,8 @@ case_times_out() {
 	p=$LAST
 	wait_gone "$p" 3500 ||
 		{ fail "the read did not end within 3.5 s with nobody writing: wait with a timeout, wait_for_completion_interruptible_timeout(msecs_to_jiffies(TIMEOUT_MS))"; return 1; }
-	r=$(probe_result)
+	probe_parse
+	r=$PR
 	case $r in
 	errno=ETIMEDOUT)
 		if [ "$PMS" -gt 1200 ]; then
@@ -262,7 +270,8 @@ case_write_in_time() {
 	sleep 0.2
 	write_dev || return 1
 	wait_gone "$p" 2000 || { fail "a write 200 ms into the wait did not wake the read"; return 1; }
-	r=$(probe_result)
+	probe_parse
+	r=$PR
 	[ "$r" = read=0 ] || fail "a write 200 ms into a 500 ms wait, and yet the read ended with '$r': a write in time is read"
 }
 
