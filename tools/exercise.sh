@@ -348,6 +348,16 @@ cmd_check() {
 	return "$bad"
 }
 
+# One run at a time in a clone: two would share build/exercise/ (the builds, the VM's staging).
+one_at_a_time() {
+	mkdir -p "$EX_BUILD"
+	exec 9>"$EX_BUILD/.lock"
+	flock -n 9 || die "another 'make exercise' or exercise check runs in this clone: let it end first"
+}
+
+case ${1:-list} in
+run | check) one_at_a_time ;;
+esac
 case ${1:-list} in
 list) cmd_list ;;
 run) cmd_run ;;
