@@ -7,9 +7,9 @@
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL MUTANTS MUTANTS_CASES
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL MUTANTS MUTANTS_CASES N RESET SOLUTION
 
-.PHONY: all modules deps kernel userspace demo demo-kthread shell check mutants bench install clean rust-analyzer help
+.PHONY: all modules deps kernel userspace demo demo-kthread shell exercise check mutants bench install clean rust-analyzer help
 
 all: modules
 
@@ -37,6 +37,11 @@ shell: kdir-check-shell modules
 
 bench: kdir-check-bench
 	@tools/bench.sh
+
+# The lesson as exercises (docs/exercises.md): without N the list and the learner's status;
+# N=3 grades exercises/03-*/ in a VM (RESET=1 starts over, SOLUTION=1 shows the reference).
+exercise:
+	@if [[ -n "$(N)" ]]; then tools/exercise.sh run; else tools/exercise.sh list; fi
 
 check:
 	@tools/check.sh
@@ -76,6 +81,7 @@ help:
 		'make demo           boot a VM and play the LDD3 scenario: transcript and timeline picture' \
 		'make demo-kthread   boot a VM and run the kthread example, all three variants' \
 		'make shell          a busybox shell in the VM with complete_dev loaded, its log live' \
+		'make exercise       the lesson as exercises, with your status; N=3 grades yours in a VM (RESET=1, SOLUTION=1)' \
 		'make check          every check: host lint and builds, then KUnit, kselftest, demo, shell (SANITIZE=1, KCSAN=1)' \
 		'make mutants        the mutation check: each mutant of tools/tests/mutants.txt through the VM check job, killed or survived (MUTANTS=id,id)' \
 		'make bench          the Rust driver against its C twin on the perf kernel: table, JSON, PNG' \
@@ -83,4 +89,4 @@ help:
 		'make clean          remove the module build outputs and build/ (not the cache)' \
 		'make rust-analyzer  write rust-project.json for editors' \
 		'make help           this list' \
-		'Variables: KDIR= KERNEL=debian ACCEL=tcg|kvm|auto TOOLCHAIN=llvm|gcc KSERIES= V=1 (README.md, docs/)'
+		'Variables: KDIR= KERNEL=debian ACCEL=tcg|kvm|auto TOOLCHAIN=llvm|gcc KSERIES= V=1 N= RESET=1 SOLUTION=1 (README.md, docs/)'

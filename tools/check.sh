@@ -158,6 +158,7 @@ if ((failed == built)) && ls "$TOP_DIR"/*.ko >/dev/null 2>&1; then
 		check "VM: KUnit + kselftest + smoke, clean kernel log" env VM_LOG="$vmlog" "$TOOLS_DIR/vm-run.sh" check
 		check "make demo: the driver's story, the timeline picture names every pid" "$TOOLS_DIR/tests/demo-check.sh"
 		check "make shell through tmux: cat, echo, the driver's lines live, exit 0" "$TOOLS_DIR/tests/shell-check.sh"
+		check "exercises: each starting file and wrong solution fails as named, each reference passes, one VM (tools/exercise.sh check)" "$TOOLS_DIR/exercise.sh" check
 	fi
 else
 	echo "skipping the VM run: the build failed" >&2

@@ -3,7 +3,8 @@
 # Build the VM's initramfs (an uncompressed cpio archive): static busybox,
 # the guest scripts (tools/guest), the built modules (*.ko at the top of the
 # clone, or in $MODULE_DIR), the static test binaries ($BUILD_DIR/bin) and the kselftest
-# install ($BUILD_DIR/kselftest), if present, and the booted kernel's .config as
+# install ($BUILD_DIR/kselftest), if present, the exercise variants ($EXERCISE_DIR, for
+# tools/exercise.sh), and the booted kernel's .config as
 # /boot/config-RELEASE, where Debian keeps it and the kselftest reads HZ from. Takes well under
 # a second.
 # Usage: initramfs.sh OUTPUT KERNEL_CONFIG RELEASE
@@ -43,6 +44,10 @@ for b in "$BUILD_DIR"/bin/*; do
 	cp "$b" "$root/usr/bin/"
 done
 [[ -d $BUILD_DIR/kselftest ]] && cp -a "$BUILD_DIR/kselftest" "$root/kselftest"
+# make exercise and its check: the variants tools/exercise.sh built and staged, in /exercise.
+if [[ -n ${EXERCISE_DIR:-} ]]; then
+	cp -a "$EXERCISE_DIR" "$root/exercise"
+fi
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Exercise 7, find the bug
+//!
+//! A driver that passes the casual test (`cat` sleeps, `echo` wakes it), and yet is wrong:
+//! run the exercise's cases and fix what they find (exercises/07-find-the-bug/README.md).
+
+use kernel::{
+    fs::{
+        File,
+        Kiocb, //
+    },
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    }, //
+};
+
+/// The completion every reader sleeps on: LDD3's `DECLARE_COMPLETION(comp)`.
+static COMP: StaticCompletion = StaticCompletion::new();
+
+/// How many readers sleep right now: a write with nobody asleep skips `complete()`.
+static SLEEPERS: Atomic<i32> = Atomic::new(0);
+
+/// An open file of `/dev/complete`.
+struct CompleteFile {
+    /// The module's completion, [`COMP`].
+    comp: &'static Completion,
+}
+
+#[vtable]
+impl MiscDevice for CompleteFile {
+    type Ptr = KBox<Self>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        Ok(KBox::new(Self { comp: COMP.get()? }, GFP_KERNEL)?)
+    }
+
+    /// LDD3's `complete_read`: sleep until a writer calls `complete()`, then end of file.
+    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, _iov: &mut IovIterDest<'_>) -> Result<usize> {
+        let me = kiocb.file();
+        SLEEPERS.add(1, Relaxed);
+        me.comp.wait_for_completion();
+        SLEEPERS.add(-1, Relaxed);
+        Ok(0)
+    }
+
+    /// LDD3's `complete_write`: wake the oldest sleeping reader, or leave the event pending.
+    fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        let me = kiocb.file();
+        if SLEEPERS.load(Relaxed) > 0 {
+            me.comp.complete();
+        }
+        let len = iov.len();
+        iov.advance(len);
+        Ok(len)
+    }
+}
+
+module! {
+    type: CompleteModule,
+    name: "complete_dev",
+    authors: ["complete-dev developers"],
+    description: "Exercise 7: find the bug",
+    license: "GPL",
+}
+
+/// The module: the misc device `/dev/complete`.
+#[pin_data]
+struct CompleteModule {
+    #[pin]
+    _miscdev: MiscDeviceRegistration<CompleteFile>,
+}
+
+impl kernel::InPlaceModule for CompleteModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        COMP.init();
+        try_pin_init!(Self {
+            _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"complete" }),
+        })
+    }
+}
+
+#[path = "ext/completion.rs"]
+#[expect(
+    dead_code,
+    reason = "a shared wrapper: this module uses only part of it"
+)]
+mod completion;
+
+use completion::{
+    Completion,
+    StaticCompletion, //
+};
