@@ -23,6 +23,7 @@ mod io_uring;
 mod ioctl;
 mod kthread;
 mod lifecycle;
+mod log;
 mod model;
 mod nonblock;
 mod param;
@@ -135,6 +136,7 @@ pub const CASES: &[Case] = &[
     case("io_uring_write", Some(""), io_uring::write),
     case("io_uring_cancel", None, io_uring::cancel),
     case("io_uring_ends", None, io_uring::ends),
+    case("log_levels", None, log::levels),
     case("lifecycle_kmsg_clean", None, lifecycle::kmsg_clean),
 ];
 
