@@ -465,11 +465,12 @@ const KTHREAD: &str = "complete_kthread";
 fn kthread_lines(ctx: &Ctx, ko: &Path, variant: &str) -> CaseResult {
     module::unload_settled_named(KTHREAD)?;
     let params = format!("variant={variant} period_ms=20");
+    let start = ctx.kmsg_now()?.records.len();
     module::load(ko, &params).with_ctx(|| format!("insmod {} {params}", ko.display()))?;
     let woken = "complete_kthread: ckt_waiter: woken #1";
     sys::poll_until(WAIT, &format!("'{woken}' in the kernel log"), || {
         let k = ctx.kmsg_now()?;
-        Ok(if k.records.iter().any(|r| r.msg == woken) {
+        Ok(if k.records[start..].iter().any(|r| r.msg == woken) {
             Ok(())
         } else {
             Err("not yet".into())
