@@ -23,6 +23,7 @@ mod io_uring;
 mod ioctl;
 mod kthread;
 mod lifecycle;
+mod log;
 mod model;
 mod nonblock;
 mod param;
@@ -105,6 +106,31 @@ pub const CASES: &[Case] = &[
         Some("pending_max=3"),
         param::pending_max,
     ),
+    case(
+        "param_pending_max_zero",
+        Some("pending_max=0"),
+        param::pending_max_zero,
+    ),
+    case(
+        "param_pending_max_one",
+        Some("pending_max=1"),
+        param::pending_max_one,
+    ),
+    case(
+        "param_timeout_min",
+        Some("timeout_ms=1"),
+        param::timeout_min,
+    ),
+    case(
+        "param_timeout_max",
+        Some("timeout_ms=3600000"),
+        param::timeout_max,
+    ),
+    case(
+        "param_verbose_in_flight",
+        Some(""),
+        param::verbose_in_flight,
+    ),
     case("timeout_signals", Some("timeout_ms=300"), timeout::signals),
     case("ioctl_needs_write", Some(""), ioctl::needs_write),
     case("param_bool_bare", None, param::bool_bare),
@@ -135,6 +161,7 @@ pub const CASES: &[Case] = &[
     case("io_uring_write", Some(""), io_uring::write),
     case("io_uring_cancel", None, io_uring::cancel),
     case("io_uring_ends", None, io_uring::ends),
+    case("log_levels", None, log::levels),
     case("lifecycle_kmsg_clean", None, lifecycle::kmsg_clean),
 ];
 

@@ -14,8 +14,10 @@ use crate::sys;
 use crate::uapi::CompleteStatus;
 use crate::{bail, ensure, ensure_eq};
 
+mod effect;
 mod modinfo;
 
+pub use effect::{pending_max_one, pending_max_zero, timeout_max, timeout_min, verbose_in_flight};
 pub use modinfo::modinfo;
 
 /// The `verbose` parameter in sysfs.
