@@ -17,6 +17,10 @@ use crate::module;
 use crate::sys::{self, Errno};
 use crate::{bail, ensure, ensure_eq};
 
+mod params;
+
+pub use params::{kthread_param_defaults, kthread_param_edges, kthread_period_write};
+
 /// The module's name.
 const NAME: &str = "complete_kthread";
 

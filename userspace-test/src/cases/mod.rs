@@ -120,6 +120,13 @@ pub const CASES: &[Case] = &[
         kthread::kthread_unload_pending,
     ),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
+    case(
+        "kthread_param_defaults",
+        None,
+        kthread::kthread_param_defaults,
+    ),
+    case("kthread_param_edges", None, kthread::kthread_param_edges),
+    case("kthread_period_write", None, kthread::kthread_period_write),
     case("model", None, model::model),
     case("model_concurrent", None, model::model_concurrent),
     case(

@@ -16,7 +16,7 @@ use crate::{bail, ensure, ensure_eq};
 
 mod modinfo;
 
-pub use modinfo::modinfo;
+pub use modinfo::{modinfo, modinfo_strings, word_after};
 
 /// The `verbose` parameter in sysfs.
 const VERBOSE: &str = "/sys/module/complete_dev/parameters/verbose";
