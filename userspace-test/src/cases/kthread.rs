@@ -18,8 +18,12 @@ use crate::sys::{self, Errno};
 use crate::{bail, ensure, ensure_eq};
 
 mod params;
+mod stops;
 
 pub use params::{kthread_param_defaults, kthread_param_edges, kthread_period_write};
+pub use stops::{
+    kthread_created_pids, kthread_stop_cuts_sleep, kthread_stop_order, kthread_stop_prompt,
+};
 
 /// The module's name.
 const NAME: &str = "complete_kthread";
