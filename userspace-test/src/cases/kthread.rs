@@ -17,9 +17,11 @@ use crate::module;
 use crate::sys::{self, Errno};
 use crate::{bail, ensure, ensure_eq};
 
+mod faults;
 mod params;
 mod stops;
 
+pub use faults::kthread_onstack_create_fails;
 pub use params::{kthread_param_defaults, kthread_param_edges, kthread_period_write};
 pub use stops::{
     kthread_created_pids, kthread_stop_cuts_sleep, kthread_stop_order, kthread_stop_prompt,

@@ -135,6 +135,11 @@ pub const CASES: &[Case] = &[
         kthread::kthread_stop_cuts_sleep,
     ),
     case("kthread_stop_prompt", None, kthread::kthread_stop_prompt),
+    case(
+        "kthread_onstack_create_fails",
+        None,
+        kthread::kthread_onstack_create_fails,
+    ),
     case("model", None, model::model),
     case("model_concurrent", None, model::model_concurrent),
     case(
