@@ -171,7 +171,7 @@ if [ -x /kselftest/run_kselftest.sh ]; then
 	# Without fault injection, its cases (and only they) skip: every other case must pass.
 	skip=0
 	if unavailable faults; then
-		for c in fault_injection kthread_create_fails; do
+		for c in fault_injection kthread_create_fails kthread_onstack_create_fails; do
 			grep -q "^# ok [0-9]* $c # SKIP" /tmp/ksft.log
 			report $? "kselftest-$c-skips" "(the case $c did not skip on a kernel without fault injection)"
 			na "kselftest case $c (CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS): skipped, not counted"

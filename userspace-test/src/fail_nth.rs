@@ -8,7 +8,8 @@
 //! this thread only: those of `init_module` and of the module's init (the caller's side of a
 //! `kthread_create()` too), not those of other tasks, such as a kernel thread the module's init
 //! started, or `kthreadd` creating the thread. Used by the `fault_injection` and
-//! `kthread_create_fails` cases.
+//! `kthread_create_fails` cases; `kthread_onstack_create_fails` arms a kernel thread's own
+//! fail-nth ([`write`] to `/proc/N/fail-nth`).
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;

@@ -17,6 +17,16 @@ use crate::module;
 use crate::sys::{self, Errno};
 use crate::{bail, ensure, ensure_eq};
 
+mod faults;
+mod params;
+mod stops;
+
+pub use faults::kthread_onstack_create_fails;
+pub use params::{kthread_param_defaults, kthread_param_edges, kthread_period_write};
+pub use stops::{
+    kthread_created_pids, kthread_stop_cuts_sleep, kthread_stop_order, kthread_stop_prompt,
+};
+
 /// The module's name.
 const NAME: &str = "complete_kthread";
 
@@ -215,8 +225,9 @@ impl Drop for Hog {
 /// The log tells which creation failed: `ckt_waiter not created` (in every variant), and in
 /// `static` and `dynamic` `ckt_worker not created ...: stopping ckt_waiter`, then `ckt_waiter
 /// stopped ...`; both kinds must have been seen. The `onstack` worker is created by the waiter
-/// thread, whose allocations the fail-nth of insmod's task does not reach: that creation is not
-/// failed here (the case says so). Skips on a kernel without fault injection.
+/// thread, whose allocations the fail-nth of insmod's task does not reach: that creation is
+/// failed by `kthread_onstack_create_fails` (the case says so). Skips on a kernel without fault
+/// injection.
 pub fn kthread_create_fails(ctx: &Ctx) -> CaseResult {
     let ko = module_file(ctx)?;
     fail_nth::setup()?;
@@ -295,7 +306,7 @@ pub fn kthread_create_fails(ctx: &Ctx) -> CaseResult {
     }
     println!(
         "# kthread_create_fails: creations failed: {}; the onstack worker (created by \
-         ckt_waiter, out of insmod's fail-nth) is not failed",
+         ckt_waiter, out of insmod's fail-nth) is kthread_onstack_create_fails's",
         seen.join("; ")
     );
     Ok(())

@@ -146,6 +146,26 @@ pub const CASES: &[Case] = &[
         kthread::kthread_unload_pending,
     ),
     case("kthread_create_fails", None, kthread::kthread_create_fails),
+    case(
+        "kthread_param_defaults",
+        None,
+        kthread::kthread_param_defaults,
+    ),
+    case("kthread_param_edges", None, kthread::kthread_param_edges),
+    case("kthread_period_write", None, kthread::kthread_period_write),
+    case("kthread_created_pids", None, kthread::kthread_created_pids),
+    case("kthread_stop_order", None, kthread::kthread_stop_order),
+    case(
+        "kthread_stop_cuts_sleep",
+        None,
+        kthread::kthread_stop_cuts_sleep,
+    ),
+    case("kthread_stop_prompt", None, kthread::kthread_stop_prompt),
+    case(
+        "kthread_onstack_create_fails",
+        None,
+        kthread::kthread_onstack_create_fails,
+    ),
     case("model", None, model::model),
     case("model_concurrent", None, model::model_concurrent),
     case(

@@ -18,7 +18,7 @@ mod effect;
 mod modinfo;
 
 pub use effect::{pending_max_one, pending_max_zero, timeout_max, timeout_min, verbose_in_flight};
-pub use modinfo::modinfo;
+pub use modinfo::{modinfo, modinfo_strings, word_after};
 
 /// The `verbose` parameter in sysfs.
 const VERBOSE: &str = "/sys/module/complete_dev/parameters/verbose";

@@ -26,7 +26,7 @@ fn le_at<const N: usize>(image: &[u8], off: u64, what: &str) -> Result<u64, Stri
 
 /// The NUL-separated strings of the `.modinfo` section of a 64-bit little-endian ELF module
 /// file: what `modinfo` prints (`parm=NAME:DESC`, `parmtype=NAME:TYPE`, ...).
-fn modinfo_strings(image: &[u8]) -> Result<Vec<String>, String> {
+pub fn modinfo_strings(image: &[u8]) -> Result<Vec<String>, String> {
     ensure_elf(image)?;
     let shoff = le_at::<8>(image, 0x28, "e_shoff")?;
     let shentsize = le_at::<2>(image, 0x3a, "e_shentsize")?;
@@ -69,7 +69,7 @@ fn ensure_elf(image: &[u8]) -> Result<(), String> {
 }
 
 /// The word after `key` in `desc` (up to a space, `,`, `;` or `)`), if `key` is there.
-fn word_after<'a>(desc: &'a str, key: &str) -> Option<&'a str> {
+pub fn word_after<'a>(desc: &'a str, key: &str) -> Option<&'a str> {
     let rest = &desc[desc.find(key)? + key.len()..];
     let end = rest
         .find(|c: char| c.is_whitespace() || ",;)".contains(c))
