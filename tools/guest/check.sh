@@ -66,14 +66,16 @@ kcsan_counter() { # kcsan_counter NAME: that counter of /sys/kernel/debug/kcsan 
 	v=$(sed -n "s/^$1: \([0-9]*\)\$/\1/p" /sys/kernel/debug/kcsan 2>/dev/null)
 	echo "${v:-0}"
 }
-kcsan_stats() { # kcsan_stats WHEN: print the counters; set k_races, k_near, k_efp, k_reports
+kcsan_stats() { # kcsan_stats WHEN: print the counters; set k_races, k_near, k_efp, k_reports, k_unk*
 	dmesg >/tmp/kcsan.log
 	k_races=$(kcsan_counter data_races)
 	k_near=$(kcsan_counter report_races)
 	k_efp=$(kcsan_counter encoding_false_positives)
 	k_reports=$(grep -c 'BUG: KCSAN: .* in .* / ' /tmp/kcsan.log)
+	k_unk=$(kcsan_counter races_unknown_origin)
+	k_unk_reports=$(grep -c 'race at unknown origin' /tmp/kcsan.log)
 	echo "vm-check: kcsan counters $1: $(sed -nE 's/^(enabled|setup_watchpoints|data_races|report_races|encoding_false_positives|races_unknown_origin|assert_failures): /\1=/p' \
-		/sys/kernel/debug/kcsan 2>/dev/null | tr '\n' ' ')reports=$k_reports"
+		/sys/kernel/debug/kcsan 2>/dev/null | tr '\n' ' ')reports=$k_reports unknown_origin_reports=$k_unk_reports"
 }
 if [ "${cdkcsan:-0}" = 1 ]; then
 	dmesg >/tmp/boot.log
@@ -88,10 +90,14 @@ if [ "${cdkcsan:-0}" = 1 ]; then
 	# the log must be a near miss (report_races: the watcher had already closed its window, so
 	# nobody can print the two sides; the boot makes one now and then) or an encoding false
 	# positive (encoding_false_positives: another address); any other count fails.
-	b_races=$k_races b_near=$k_near b_efp=$k_efp b_reports=$k_reports
+	b_races=$k_races b_near=$k_near b_efp=$k_efp b_reports=$k_reports b_unk=$k_unk b_unk_reports=$k_unk_reports
 	unexplained=$((b_races - b_near - b_efp - b_reports))
 	[ "$unexplained" -le 0 ]
 	report $? kcsan-boot-races-accounted "(data_races=$b_races at boot: $b_reports report(s), $b_near near miss(es) (report_races), $b_efp encoding false positive(s); $unexplained unexplained)"
+	# A race at unknown origin (races_unknown_origin) is reported whenever it is counted
+	# (CONFIG_KCSAN_REPORT_RACE_UNKNOWN_ORIGIN), held back only as a repeat.
+	[ "$b_unk" = 0 ] || [ "$b_unk_reports" -gt 0 ]
+	report $? kcsan-boot-unknown-origin-reported "(races_unknown_origin=$b_unk at boot, no report of one in the log)"
 fi
 
 # 1. KUnit: a module's suites run when it loads; read the KTAP they print.
@@ -256,6 +262,8 @@ if [ "${cdkcsan:-0}" = 1 ]; then
 	echo "vm-check: kcsan data_races before the tests $b_races, after $k_races: $d_races during the tests, $d_reports report(s), $d_near near miss(es), $d_efp encoding false positive(s)"
 	[ $((d_races - d_efp)) -le 0 ] || [ "$d_reports" -gt 0 ]
 	report $? kcsan-races-reported "(KCSAN counted $((d_races - d_efp)) race(s) during the tests and printed no report: data_races $b_races -> $k_races, report_races $b_near -> $k_near; see docs/kcsan.md)"
+	[ "$k_unk" = "$b_unk" ] || [ "$k_unk_reports" -gt "$b_unk_reports" ]
+	report $? kcsan-unknown-origin-reported "(KCSAN counted $((k_unk - b_unk)) race(s) at unknown origin during the tests and printed no report of one: races_unknown_origin $b_unk -> $k_unk)"
 fi
 
 echo "vm-check: $fails part(s) failed"
