@@ -18,7 +18,9 @@
 # (KVARIANT=kcsan: KCSAN in strict mode, reporting races of unknown origin;
 # clang only), plus in the VM a check that KCSAN is on and a soak of
 # concurrent reads, writes and ioctls with KCSAN watching more often than by
-# default (docs/kcsan.md); any KCSAN report fails the run.
+# default (docs/kcsan.md); any KCSAN report fails the run, and so does a race KCSAN counted
+# (data_races, printed before and after the tests) that the log and its counters do not
+# account for.
 source "$(dirname "$0")/lib.sh"
 
 SANITIZE=${SANITIZE:-0}
