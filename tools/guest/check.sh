@@ -255,10 +255,11 @@ fi
 
 # 6. KCSAN watched: without watchpoints set up during the tests, no report proves anything.
 # And every race it counted during the tests produced a report, which the host judges against
-# userspace-test/log-patterns.txt: a count with no report is a race nobody can see (a near miss,
-# or a report held back) and fails, unless it was an encoding false positive (not a race).
-# Beside reports, extra counts are a printed pair held back by KCSAN's 3 s rate limit, or a
-# second access that found the same watchpoint.
+# userspace-test/log-patterns.txt: a count with no report is a race nobody can see (a report
+# held back) and fails, unless it was an encoding false positive (not a race) or a near miss
+# (report_races: the watcher had closed its window and seen no change, so KCSAN itself found no
+# race to report; counted and printed, as at boot). Beside reports, extra counts are a printed
+# pair held back by KCSAN's 3 s rate limit, or a second access that found the same watchpoint.
 if [ "${cdkcsan:-0}" = 1 ]; then
 	kcsan_stats after
 	n=$(kcsan_counter setup_watchpoints)
@@ -267,8 +268,8 @@ if [ "${cdkcsan:-0}" = 1 ]; then
 	d_races=$((k_races - b_races)) d_near=$((k_near - b_near)) d_efp=$((k_efp - b_efp))
 	d_reports=$((k_reports - b_reports))
 	echo "vm-check: kcsan data_races before the tests $b_races, after $k_races: $d_races during the tests, $d_reports report(s), $d_near near miss(es), $d_efp encoding false positive(s)"
-	[ $((d_races - d_efp)) -le 0 ] || [ "$d_reports" -gt 0 ]
-	report $? kcsan-races-reported "(KCSAN counted $((d_races - d_efp)) race(s) during the tests and printed no report: data_races $b_races -> $k_races, report_races $b_near -> $k_near; see docs/kcsan.md)"
+	[ $((d_races - d_efp - d_near)) -le 0 ] || [ "$d_reports" -gt 0 ]
+	report $? kcsan-races-reported "(KCSAN counted $((d_races - d_efp - d_near)) race(s) during the tests beyond near misses and printed no report: data_races $b_races -> $k_races, report_races $b_near -> $k_near; see docs/kcsan.md)"
 	[ "$k_unk" = "$b_unk" ] || [ "$k_unk_reports" -gt "$b_unk_reports" ]
 	report $? kcsan-unknown-origin-reported "(KCSAN counted $((k_unk - b_unk)) race(s) at unknown origin during the tests and printed no report of one: races_unknown_origin $b_unk -> $k_unk)"
 fi
