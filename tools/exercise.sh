@@ -148,9 +148,15 @@ cmd_run() {
 		return 0
 	fi
 	if [[ ${RESET:-0} == 1 && -f $work ]]; then
-		local bak
-		bak=$work.$(date +%Y%m%d-%H%M%S).bak
-		mv "$work" "$bak"
+		local bak stamp i=1
+		stamp=$work.$(date +%Y%m%d-%H%M%S)
+		bak=$stamp.bak
+		# Two resets in one second: a backup is never overwritten.
+		while [[ -e $bak ]]; do
+			i=$((i + 1))
+			bak=$stamp.$i.bak
+		done
+		mv -n "$work" "$bak"
 		rm -f "$STATUS_DIR/$e" "$EX_BUILD/hint-$e"
 		echo "==> starting over: your file is kept as ${bak#"$TOP_DIR"/}"
 	fi
