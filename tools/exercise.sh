@@ -373,6 +373,10 @@ cmd_check() {
 			echo "FAIL $sv: the grader did not print 'STUCK CASE: $expect'; it printed:"
 			sed 's/^/    /' "$report"
 			bad=1
+		elif grep -qF -- "  -       ${got%%:*} (not run" "$report"; then
+			echo "FAIL $sv: the grader lists the stuck case ${got%%:*} as not run; it printed:"
+			sed 's/^/    /' "$report"
+			bad=1
 		elif [[ -n $kern ]] && ! grep -v '^  STUCK' "$report" | grep -qF -- "$kern"; then
 			echo "FAIL $sv: the grader did not show what the kernel said ('$kern'); it printed:"
 			sed 's/^/    /' "$report"
