@@ -105,6 +105,8 @@ check "SPDX: every file names its licence (tools/tests/spdx.sh)" "$TOOLS_DIR/tes
 check "doc history: no commit id or work-log phrase in README, docs, Rust comments (tools/tests/doc-history.sh)" "$TOOLS_DIR/tests/doc-history.sh"
 check "LDD3 side by side: docs/ldd3.md quotes complete_dev.rs line by line (tools/tests/ldd3-map.sh)" "$TOOLS_DIR/tests/ldd3-map.sh"
 check "make help lists every target (tools/tests/make-help.sh)" "$TOOLS_DIR/tests/make-help.sh"
+check "make exercise RESET=1 keeps the learner's file as a backup, never overwritten (tools/tests/exercise-reset.sh)" \
+	"$TOOLS_DIR/tests/exercise-reset.sh"
 check "toolchain decision on a fresh machine's apt, without the network (tools/tests/toolchain-decision.sh)" \
 	"$TOOLS_DIR/tests/toolchain-decision.sh"
 check "log patterns: vm-run.sh catches a line of each (tools/tests/log-errors.sh)" \

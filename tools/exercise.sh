@@ -78,10 +78,22 @@ build_variant() {
 	make -C "$KDIR" M="$out" "$@" modules >"$out/build.log" 2>&1 && [[ -f $out/$mod.ko ]]
 }
 
-# first_error LOG MODULE SHOWN: the compiler's first error, its file shown as SHOWN.
+# first_error LOG MODULE SHOWN: the compiler's first error, its file shown as SHOWN; without a
+# line starting with "error" (a link or modpost error), the log's last lines.
 first_error() {
-	awk 'p && (/^$/ || /^make/) { exit } /^error/ { p = 1 } p { print; if (++n >= 16) exit }' "$1" |
-		sed "s#--> $2\.rs:#--> $3:#"
+	if grep -q '^error' "$1"; then
+		awk 'p && (/^$/ || /^make/) { exit } /^error/ { p = 1 } p { print; if (++n >= 16) exit }' "$1"
+	else
+		grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving)' "$1" | tail -n 8
+	fi | sed "s#--> $2\.rs:#--> $3:#"
+}
+
+# learner_words SHOWN: the VM's lines as a learner reads them: Rust symbols demangled (c++filt,
+# their crate hashes dropped), the module's source path shown as SHOWN.
+learner_words() {
+	local filt=(cat)
+	command -v c++filt >/dev/null && filt=(c++filt)
+	"${filt[@]}" | sed -e 's/\[[0-9a-f]\{16\}\]//g' -e "s#\([ :]\)\(complete_dev\|complete_kthread\)\.rs:\([0-9]\)#\1$1:\3#g"
 }
 
 # stage OUT VARIANT SRC_DIR MODULE CASES: put a built variant where the VM job finds it.
@@ -132,8 +144,51 @@ cmd_list() {
 	echo "make exercise N=1 starts the first; docs/exercises.md says what each teaches."
 }
 
+# report VARIANT LOG CASES SHOWN: what the VM said of VARIANT (its console in LOG), as a learner
+# reads it: each case passed, failed or stuck, with the kernel's words, the cases not run, and
+# whether the VM was stopped. Sets R_PASSED (cases passed) and R_OK (1: all passed, run ended).
+report() {
+	local v=$1 log=$2 cases=$3 line c seen=" " failed=0 total
+	R_PASSED=0
+	total=$(wc -w <<<"$cases")
+	while IFS= read -r line; do
+		case $line in
+		"ok "*)
+			printf '  passed  %s\n' "${line#ok }"
+			seen+=" ${line#ok } "
+			R_PASSED=$((R_PASSED + 1))
+			;;
+		"not ok "*)
+			line=${line#not ok }
+			printf '  FAILED  %s\n' "$line"
+			seen+=" ${line%%:*} "
+			failed=1
+			;;
+		"stuck "*)
+			line=${line#stuck }
+			printf '  STUCK   %s\n' "$line"
+			seen+=" ${line%%:*} "
+			failed=1
+			;;
+		"task "* | "stack: "* | "kernel: "*) printf '          %s\n' "$line" ;;
+		esac
+	done < <(sed -n "s/^exercise: $v //p" "$log" | tr -d '\r' | learner_words "$4")
+	for c in $cases; do
+		[[ $seen == *" $c "* ]] || printf '  -       %s (not run: a run ends at its first failure)\n' "$c"
+	done
+	if ! grep -q "^exercise: $v done" "$log"; then
+		failed=1
+		grep -q "^exercise: $v stuck" "$log" ||
+			{ echo "  the VM ended before the cases did; its last lines:"; grep -v '^\[' "$log" | tail -n 8 | sed 's/^/    /'; }
+		echo "  (the VM was stopped; the next run boots a fresh one; console: ${log#"$TOP_DIR"/})"
+	fi
+	R_OK=0
+	((failed == 0 && R_PASSED == total)) && R_OK=1
+	return 0
+}
+
 cmd_run() {
-	local e mod work cases t0 out line failed=0 n total hint c seen=" "
+	local e mod work cases t0 out n total hint
 	e=$(resolve "${N:?usage: make exercise N=<number>}")
 	mod=$(conf "$e" module)
 	work=$EX_DIR/$e/$mod.rs
@@ -148,9 +203,15 @@ cmd_run() {
 		return 0
 	fi
 	if [[ ${RESET:-0} == 1 && -f $work ]]; then
-		local bak
-		bak=$work.$(date +%Y%m%d-%H%M%S).bak
-		mv "$work" "$bak"
+		local bak stamp i=1
+		stamp=$work.$(date +%Y%m%d-%H%M%S)
+		bak=$stamp.bak
+		# Two resets in one second: a backup is never overwritten.
+		while [[ -e $bak ]]; do
+			i=$((i + 1))
+			bak=$stamp.$i.bak
+		done
+		mv -n "$work" "$bak"
 		rm -f "$STATUS_DIR/$e" "$EX_BUILD/hint-$e"
 		echo "==> starting over: your file is kept as ${bak#"$TOP_DIR"/}"
 	fi
@@ -174,37 +235,13 @@ cmd_run() {
 	echo "==> booting the VM, running the cases of $e: $cases"
 	vm_grade "$stg" 150 "$EX_BUILD/run" || true
 	out=$EX_BUILD/run.log
-	n=0
 	total=$(wc -w <<<"$cases")
-	while IFS= read -r line; do
-		case $line in
-		"ok "*)
-			printf '  passed  %s\n' "${line#ok }"
-			seen+=" ${line#ok } "
-			n=$((n + 1))
-			;;
-		"not ok "*)
-			printf '  FAILED  %s\n' "${line#not ok }"
-			line=${line#not ok }
-			seen+=" ${line%%:*} "
-			failed=1
-			;;
-		"stuck "* | "task "* | "stack: "* | "kernel: "*) printf '  %s\n' "$line"; failed=1 ;;
-		esac
-	done < <(sed -n 's/^exercise: mine //p' "$out" | tr -d '\r')
-	for c in $cases; do
-		[[ $seen == *" $c "* ]] || printf '  -       %s (not run: a run ends at its first failure)\n' "$c"
-	done
-	if ! grep -q '^exercise: mine done' "$out"; then
-		failed=1
-		grep -q '^exercise: mine stuck' "$out" ||
-			{ echo "  the VM ended before the cases did; its last lines:"; grep -v '^\[' "$out" | tail -n 8 | sed 's/^/    /'; }
-		echo "  (the VM was stopped; the next run boots a fresh one; console: ${out#"$TOP_DIR"/})"
-	fi
+	report mine "$out" "$cases" "exercises/$e/$mod.rs"
+	n=$R_PASSED
 	local waited=
 	((VM_WAIT == 0)) || waited=" (and $VM_WAIT s waiting for another VM)"
 	echo "==> $e: $n of $total cases passed, checked in $((SECONDS - t0 - VM_WAIT)) s$waited"
-	if ((failed == 0 && n == total)); then
+	if ((R_OK)); then
 		echo passing >"$STATUS_DIR/$e"
 		echo "==> $e passes. Compare with the reference: make exercise N=${N} SOLUTION=1"
 		return 0
@@ -230,7 +267,8 @@ check_build_one() {
 }
 
 cmd_check() {
-	local t0=$SECONDS e mod cases p w v expect jobs=() bad=0 stg=$EX_BUILD/check-vm
+	local t0=$SECONDS e mod cases p w v expect jobs=() bad=0 stg=$EX_BUILD/check-vm waited=0
+	local stuck=() shown fe
 	need_kernel
 	build_probe
 	# The probe is userspace Rust outside any crate: rustfmt and clippy by hand.
@@ -238,7 +276,7 @@ cmd_check() {
 		{ echo "FAIL tools/exercise/probe.rs is not rustfmt clean"; bad=1; }
 	quiet clippy-driver --edition 2021 -D warnings -o "$EX_BUILD/probe-clippy" "$TOOLS_DIR/exercise/probe.rs" ||
 		{ echo "FAIL clippy -D warnings: tools/exercise/probe.rs"; bad=1; }
-	rm -rf "$EX_BUILD/check" "$stg"
+	rm -rf "$EX_BUILD/check" "$stg" "$EX_BUILD/check-stuck"
 	mkdir -p "$EX_BUILD/check/src" "$stg"
 	: >"$stg/list"
 	# Every variant: its source, its module, where it builds, whether strict.
@@ -284,11 +322,15 @@ cmd_check() {
 				if [[ -f $v/$mod.ko ]]; then
 					echo "FAIL $e/wrong/$w.patch builds, and must not: $expect"
 					bad=1
-				elif grep -qF -- "$expect" "$v/build.log"; then
-					echo "ok   $e/wrong/$w.patch does not build: $expect"
+				fi
+				# What `make exercise` shows a learner: the first error, at their file and line.
+				shown=exercises/$e/$mod.rs
+				fe=$(first_error "$v/build.log" "$mod" "$shown")
+				if [[ $fe == *"$expect"* && $fe =~ "--> $shown:"[0-9]+:[0-9]+ ]]; then
+					echo "ok   $e/wrong/$w.patch does not build: ${fe%%$'\n'*} ${BASH_REMATCH[0]}"
 				else
-					echo "FAIL $e/wrong/$w.patch does not build, but without '$expect':"
-					first_error "$v/build.log" "$mod" "$w" | sed 's/^/    /'
+					echo "FAIL $e/wrong/$w.patch does not build, but its first error shown is not '$expect' at --> $shown:LINE:COL:"
+					printf '%s\n' "$fe" | sed 's/^/    /'
 					bad=1
 				fi
 				continue
@@ -299,12 +341,60 @@ cmd_check() {
 				bad=1
 				continue
 			fi
+			if grep -q '^Expect-stuck: ' "$p"; then
+				# It ends the VM it runs in: a VM of its own.
+				stage "$EX_BUILD/check-stuck/$e.wrong-$w" "$e.wrong-$w" "$v" "$mod" "$cases"
+				stuck+=("$e.wrong-$w")
+				continue
+			fi
 			stage "$stg" "$e.wrong-$w" "$v" "$mod" "$cases"
 		done
+	done
+	# A learner's module that oopses, sleeps past every limit or cannot be unloaded: `make
+	# exercise` must name the case and what the kernel said, and stop the VM; the VMs after it
+	# (the next, and the one that grades every other variant) must start clean.
+	local sv got kern report
+	for sv in "${stuck[@]}"; do
+		e=${sv%%.wrong-*}
+		w=${sv#*.wrong-}
+		p=$EX_DIR/$e/wrong/$w.patch
+		mod=$(conf "$e" module)
+		step "exercises: $sv, in a VM of its own (it stops the VM)"
+		vm_grade "$EX_BUILD/check-stuck/$sv" 120 "$EX_BUILD/check-stuck/$sv/vm" || true
+		done_step
+		waited=$((waited + VM_WAIT))
+		report "$sv" "$EX_BUILD/check-stuck/$sv/vm.log" "$(conf "$e" cases)" "exercises/$e/$mod.rs" \
+			>"$EX_BUILD/check-stuck/$sv/report"
+		report=$EX_BUILD/check-stuck/$sv/report
+		expect=$(sed -n 's/^Expect-stuck: //p' "$p")
+		kern=$(sed -n 's/^Expect-kernel: //p' "$p")
+		got=$(grep -m1 '^  STUCK   ' "$report" | sed 's/^  STUCK   //')
+		if [[ -z $got || $got != *"$expect"* ]]; then
+			echo "FAIL $sv: the grader did not print 'STUCK CASE: $expect'; it printed:"
+			sed 's/^/    /' "$report"
+			bad=1
+		elif grep -qF -- "  -       ${got%%:*} (not run" "$report"; then
+			echo "FAIL $sv: the grader lists the stuck case ${got%%:*} as not run; it printed:"
+			sed 's/^/    /' "$report"
+			bad=1
+		elif [[ -n $kern && $(grep -v '^  STUCK' "$report") != *"$kern"* ]]; then
+			echo "FAIL $sv: the grader did not show what the kernel said ('$kern'); it printed:"
+			sed 's/^/    /' "$report"
+			bad=1
+		elif ! grep -q '^  (the VM was stopped; the next run boots a fresh one' "$report" ||
+			! grep -q '^complete-dev-init: exit status 1' "$EX_BUILD/check-stuck/$sv/vm.log"; then
+			echo "FAIL $sv: the VM was not stopped by the grader (no exit status 1 on its console); it printed:"
+			sed 's/^/    /' "$report"
+			bad=1
+		else
+			echo "ok   $sv stops the VM: $got"
+			grep -m1 -F -- "$kern" "$report" | sed 's/^ */       /'
+		fi
 	done
 	step "exercises: one VM grades $(wc -l <"$stg/list") variants"
 	vm_grade "$stg" 900 "$EX_BUILD/check" || true
 	done_step
+	waited=$((waited + VM_WAIT))
 	local log=$EX_BUILD/check.log got variants
 	mapfile -t variants <"$stg/list"
 	for v in "${variants[@]}"; do
@@ -348,7 +438,7 @@ cmd_check() {
 			;;
 		esac
 	done
-	echo "exercises: checked in $((SECONDS - t0 - VM_WAIT)) s, besides $VM_WAIT s waiting for another VM"
+	echo "exercises: checked in $((SECONDS - t0 - waited)) s, besides $waited s waiting for another VM"
 	return "$bad"
 }
 

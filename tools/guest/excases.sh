@@ -10,6 +10,7 @@ MSG=
 PIDS=
 LAST=
 KMARK=0
+SLEPT=
 PR=
 PMS=0
 DEV=/dev/complete
@@ -52,11 +53,12 @@ wait_gone() {
 	done
 }
 
-# wait_asleep PID MS: wait up to MS ms for the process to sleep (state S or D).
+# wait_asleep PID MS: wait up to MS ms for the process to sleep (state S or D, then in SLEPT).
 wait_asleep() {
 	end=$(($(now_ms) + $2))
 	while :; do
-		case $(st "$1") in
+		SLEPT=$(st "$1")
+		case $SLEPT in
 		S | D) return 0 ;;
 		'' | Z) return 1 ;;
 		esac
@@ -186,8 +188,15 @@ case_pending_write() {
 
 case_sleeps_interruptible() {
 	load && sleeping_reader || return 1
-	sleep 0.2
-	s=$(st "$LAST")
+	# Its state as it fell asleep, then for 0.2 s: a wait with a timeout may end meanwhile, and a
+	# reader gone is no reader in state S.
+	s=$SLEPT
+	i=0
+	while [ "$s" != D ] && [ $i -lt 4 ] && alive "$LAST"; do
+		sleep 0.05
+		s=$(st "$LAST")
+		i=$((i + 1))
+	done
 	[ "$s" != D ] ||
 		fail "the reader sleeps in state D (uninterruptible), so Ctrl-C cannot end it: use an interruptible wait and return its error"
 }

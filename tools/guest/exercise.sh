@@ -15,22 +15,40 @@
 # shellcheck source=excases.sh
 . /guest/excases.sh
 
-# stuck WHAT [PID]: report, with the task's state and kernel stack if given, and end the run.
+# The frames of lock debugging (lockdep) a sleeping task's stack may start with: not where it waits.
+LOCKDEP='find_held_lock|lock_acquire|lock_release|lockdep_|mark_lock|trace_hardirqs'
+
+# stuck WHAT [PID]: report, with the task's state, where it waits and its kernel stack if given,
+# and end the run (the VM powers off).
 stuck() {
 	echo "exercise: $V stuck $CASE: $1"
 	if [ -n "${2:-}" ]; then
-		echo "exercise: $V task $2 ($(cat "/proc/$2/comm" 2>/dev/null)) state $(st "$2"), waiting in $(cat "/proc/$2/wchan" 2>/dev/null)"
-		head -n 8 "/proc/$2/stack" 2>/dev/null | sed "s/^/exercise: $V stack: /"
+		s=$(st "$2")
+		case $s in
+		D) s="D (uninterruptible sleep: no signal ends it)" ;;
+		S) s="S (interruptible sleep)" ;;
+		R) s="R (running)" ;;
+		esac
+		grep -vE "\] ($LOCKDEP)" "/proc/$2/stack" 2>/dev/null | head -n 6 >/tmp/stuck.stack
+		w=$(cat "/proc/$2/wchan" 2>/dev/null)
+		if [ -z "$w" ] || [ "$w" = 0 ] || echo "$w" | grep -qE "^($LOCKDEP)"; then
+			w=$(sed -n '1s/^\[<[0-9a-f]*>\] \([^+ ]*\).*/\1/p' /tmp/stuck.stack)
+		fi
+		echo "exercise: $V task $2 ($(cat "/proc/$2/comm" 2>/dev/null)) state $s, waiting in $w"
+		sed "s/^/exercise: $V stack: /" /tmp/stuck.stack
 	fi
 	exit 1
 }
 
-# oops_check: a kernel error report since the case began ends the run, its first lines shown.
+# oops_check: a kernel error report since the case began ends the run, its first lines shown
+# (a Rust panic's message and place first, then the oops; not the register dump).
 oops_check() {
 	dmesg | tail -n +$((CMARK + 1)) >/tmp/case.klog
-	n=$(grep -nE 'Oops|BUG:|WARNING:|general protection fault|Call Trace|hung_task|blocked for more than' /tmp/case.klog | head -n1 | cut -d: -f1)
+	n=$(grep -nE 'panicked at|cut here|kernel BUG at|Oops|BUG:|WARNING:|general protection fault|Call Trace|hung_task|blocked for more than' /tmp/case.klog | head -n1 | cut -d: -f1)
 	[ -n "$n" ] || return 0
-	tail -n +"$n" /tmp/case.klog | head -n 10 | sed "s/^/exercise: $V kernel: /"
+	tail -n +"$n" /tmp/case.klog | sed 's/^\[ *[0-9.]*\] //' |
+		grep -vE '^((RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DR0|DR3|DR6|Code): |Tainted: \[|Hardware name)' |
+		head -n 12 | sed "s/^/exercise: $V kernel: /"
 	stuck "the kernel reported an error (above)"
 }
 
