@@ -155,10 +155,15 @@ mod stats;
 #[path = "complete_dev/wait.rs"]
 mod wait;
 
-#[path = "ext/completion.rs"]
-#[expect(
-    dead_code,
-    reason = "a shared wrapper: this module uses only part of it"
+// On a kernel with the upstream series, the kernel crate's completion (docs/upstream.md).
+#[cfg_attr(not(upstream_completion), path = "ext/completion.rs")]
+#[cfg_attr(upstream_completion, path = "ext/completion_upstream.rs")]
+#[cfg_attr(
+    not(upstream_completion),
+    expect(
+        dead_code,
+        reason = "a shared wrapper: this module uses only part of it"
+    )
 )]
 mod completion;
 #[path = "ext/file.rs"]

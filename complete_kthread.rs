@@ -179,10 +179,15 @@ mod onstack;
 #[path = "complete_kthread/params.rs"]
 mod params;
 
-#[path = "ext/completion.rs"]
-#[expect(
-    dead_code,
-    reason = "a shared wrapper: this module uses only part of it"
+// On a kernel with the upstream series, the kernel crate's completion (docs/upstream.md).
+#[cfg_attr(not(upstream_completion), path = "ext/completion.rs")]
+#[cfg_attr(upstream_completion, path = "ext/completion_upstream.rs")]
+#[cfg_attr(
+    not(upstream_completion),
+    expect(
+        dead_code,
+        reason = "a shared wrapper: this module uses only part of it"
+    )
 )]
 mod completion;
 #[path = "ext/kthread.rs"]

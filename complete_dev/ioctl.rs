@@ -18,6 +18,8 @@ use kernel::{
     uaccess::UserSlice, //
 };
 
+#[cfg(upstream_completion)]
+use crate::completion::CompletionExt as _;
 use crate::{
     completion::ALL_DONE,
     log,

@@ -9,6 +9,8 @@
 
 use kernel::prelude::*;
 
+#[cfg(upstream_completion)]
+use crate::completion::CompletionExt as _;
 use crate::{
     completion::{
         Completion,

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Every file of the project names its licence in an SPDX line among its first three lines,
 # except the files that cannot carry one: lock files, pictures, JSON, LICENSE itself, and the
-# kselftest's `settings` (read line by line by the kernel's runner).
+# kselftest's `settings` (read line by line by the kernel's runner), and the kernel patch mails of
+# upstream/ (`git am` input: the files they add carry their own SPDX lines).
 source "$(dirname "$0")/../lib.sh"
 
 missing=()
@@ -10,7 +11,7 @@ n=0
 while IFS= read -r f; do
 	[[ -f $TOP_DIR/$f && ! -L $TOP_DIR/$f ]] || continue
 	case $f in
-	*.lock | *.png | *.svg | *.json | LICENSE | */settings) continue ;;
+	*.lock | *.png | *.svg | *.json | LICENSE | */settings | upstream/*/*.patch) continue ;;
 	esac
 	n=$((n + 1))
 	head=$(sed -n 1,3p "$TOP_DIR/$f")
