@@ -30,12 +30,8 @@ KCSAN=${KCSAN:-0}
 vm_args=()
 if [[ $SANITIZE == 1 ]]; then
 	export KVARIANT=sanitize
-	# no5lvl: 4-level paging. With QEMU's LA57, an interrupt that lands while identify_cpu()
-	# rebuilds the boot CPU's capabilities sees pgtable_l5_enabled() false for a moment, and KASAN
-	# reports the 5-level direct map address of an irq_desc lock as a wild access (seen once
-	# at 0.003 s of a boot: "BUG: KASAN: wild-memory-access in do_raw_spin_lock", handle_edge_irq
-	# over identify_boot_cpu), before any module is loaded.
-	vm_args=(cdsanitize=1 "cdsoak=${SANITIZE_SOAK_OPS:-1000000}" cdksft_timeout=2400 no5lvl)
+	# SANITIZE_VM_ARGS (lib.sh: cdsanitize=1 cdksft_timeout=2400 no5lvl, and why), and the soak.
+	vm_args=("${SANITIZE_VM_ARGS[@]}" "cdsoak=${SANITIZE_SOAK_OPS:-1000000}")
 	# KASAN under TCG, and the million-operation soak, take their time: the kselftest alone
 	# outlasts the 600 s of its settings file there.
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}

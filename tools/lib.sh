@@ -165,6 +165,19 @@ kernel_config() {
 	fi
 }
 
+# The sanitizer kernel's VM arguments (KVARIANT=sanitize), without the soak: for `make check
+# SANITIZE=1` (which adds it) and the `kernel: sanitize` mutants of `make mutants`.
+# cdsanitize=1: the guest check tests that the detectors are on and ends with a kmemleak scan.
+# cdksft_timeout=2400: KASAN under TCG takes its time: the kselftest alone outlasts the 600 s of
+# its settings file there.
+# no5lvl: 4-level paging. With QEMU's LA57, an interrupt that lands while identify_cpu()
+# rebuilds the boot CPU's capabilities sees pgtable_l5_enabled() false for a moment, and KASAN
+# reports the 5-level direct map address of an irq_desc lock as a wild access (seen once
+# at 0.003 s of a boot: "BUG: KASAN: wild-memory-access in do_raw_spin_lock", handle_edge_irq
+# over identify_boot_cpu), before any module is loaded.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+SANITIZE_VM_ARGS=(cdsanitize=1 cdksft_timeout=2400 no5lvl)
+
 # The kernel log patterns that fail a run, shared with the kselftest (see the file's header).
 LOG_PATTERNS=$TOP_DIR/userspace-test/log-patterns.txt
 
