@@ -8,8 +8,11 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::sys::{self, Errno};
 
-/// The prefix `pr_info!` gives every line of the module.
-pub const DRIVER_PREFIX: &str = "complete_dev: ";
+/// The prefix `pr_info!` gives every line of the module: its name and `: `.
+pub fn driver_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| format!("{}: ", crate::module::name()))
+}
 
 /// One kernel log record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +96,7 @@ pub struct DriverLine {
 
 /// Parses a record's message as a driver line about a task; `None` for anything else.
 pub fn parse_driver(msg: &str) -> Option<DriverLine> {
-    let rest = msg.strip_prefix(DRIVER_PREFIX)?;
+    let rest = msg.strip_prefix(driver_prefix())?;
     if let Some(r) = rest.strip_prefix("awoken ") {
         let (pid, comm) = pid_comm(r, "")?;
         return Some(DriverLine {
@@ -298,7 +301,7 @@ impl Kmsg {
         self.records
             .iter()
             .filter(|r| parse_driver(&r.msg).is_some_and(|d| d.pid == pid))
-            .map(|r| r.msg[DRIVER_PREFIX.len()..].to_string())
+            .map(|r| r.msg[driver_prefix().len()..].to_string())
             .collect()
     }
 
@@ -307,7 +310,7 @@ impl Kmsg {
         self.records
             .iter()
             .map(|r| r.msg.as_str())
-            .filter(|m| m.starts_with(DRIVER_PREFIX))
+            .filter(|m| m.starts_with(driver_prefix()))
             .collect()
     }
 
