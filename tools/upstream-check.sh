@@ -64,14 +64,18 @@ kmake_args=(ARCH=x86_64 "LLVM=-${tc#llvm-}")
 export LIBCLANG_PATH=/usr/lib/$tc/lib
 jobs=$(($(nproc) + 1))
 
+mkdir -p "$CHK"
 # The summary: one "name|seconds|result" line per timed part.
 times=()
 _t=0
 t_start() {
 	_t=$SECONDS
+	: >"$CHK/.waited"
 }
-t_end() { # t_end NAME RESULT
-	times+=("$1|$((SECONDS - _t))|$2")
+t_end() { # t_end NAME RESULT: the time since t_start, less the waits for a lock (shown apart)
+	local w
+	w=$(awk '{ s += $1 } END { print s + 0 }' "$CHK/.waited" 2>/dev/null || echo 0)
+	times+=("$1|$((SECONDS - _t - w))|$2$( ((w)) && echo ", and ${w}s waiting for a lock")")
 }
 failures=()
 fail() { # fail WHAT: record a failure (the run goes on where it can, and fails at the end)
@@ -79,16 +83,21 @@ fail() { # fail WHAT: record a failure (the run goes on where it can, and fails 
 	failures+=("$*")
 }
 
-# locked LOCK CMD...: run CMD under flock LOCK, saying so when it has to wait for another holder.
+# locked LOCK CMD...: run CMD under flock LOCK, saying so when it has to wait for another holder;
+# the wait is added to $CHK/.waited, which t_end reports apart from the step's own time.
 locked() {
-	local lock=$1 t0=$SECONDS
+	local lock=$1 t0 got rc=0
 	shift
-	if ! flock -n "$lock" true; then
-		printf '    waiting for %s (another build or VM holds it)\n' "$lock" >&2
+	t0=$(date +%s)
+	flock -n "$lock" true || printf '    waiting for %s (another build or VM holds it)\n' "$lock" >&2
+	# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
+	flock "$lock" sh -c 'date +%s >"$0" && exec "$@"' "$CHK/.got" "$@" || rc=$?
+	got=$(cat "$CHK/.got" 2>/dev/null || echo "$t0")
+	if ((got - t0 >= 2)); then
+		printf '    waited %ss for %s\n' "$((got - t0))" "$lock" >&2
+		echo $((got - t0)) >>"$CHK/.waited"
 	fi
-	flock "$lock" true
-	((SECONDS - t0 < 2)) || printf '    waited %ss for %s\n' "$((SECONDS - t0))" "$lock" >&2
-	flock "$lock" "$@"
+	return "$rc"
 }
 
 summary() {
@@ -139,7 +148,6 @@ base_rev=$(git -C "$BASE" rev-parse --verify -q "refs/heads/$branch^{commit}") |
 printf '    base: %s, %s "%s"\n' "$BASE" "$base_rev" "$subject" >&2
 t_end "base repository ($base_rev)" ok
 
-mkdir -p "$CHK"
 exec 8>"$CHK/.lock"
 flock -n 8 || die "another make upstream-check runs (it holds $CHK/.lock): let it end first"
 
