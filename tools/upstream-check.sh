@@ -75,7 +75,9 @@ t_start() {
 t_end() { # t_end NAME RESULT: the time since t_start, less the waits for a lock (shown apart)
 	local w
 	w=$(awk '{ s += $1 } END { print s + 0 }' "$CHK/.waited" 2>/dev/null || echo 0)
-	times+=("$1|$((SECONDS - _t - w))|$2$( ((w)) && echo ", and ${w}s waiting for a lock")")
+	local note=
+	((w == 0)) || note=", and ${w}s waiting for a lock"
+	times+=("$1|$((SECONDS - _t - w))|$2$note")
 }
 failures=()
 fail() { # fail WHAT: record a failure (the run goes on where it can, and fails at the end)
