@@ -9,7 +9,7 @@
 # `base-commit:` must be its commit. The steps, each timed, in the summary at the end:
 #
 #   apply  the base repository; each series `git am`ed, a patch at a time, on a worktree of the
-#          base; `scripts/checkpatch.pl --strict` on every patch file (only MISSING_SIGN_OFF
+#          base (one for all series, each from the base); `scripts/checkpatch.pl --strict` on every patch file (only MISSING_SIGN_OFF
 #          ignored: the sender adds the sign-off); `make rustfmtcheck` after every patch
 #   build  after every patch, `make rust/ samples/rust/` with CLIPPY=1 and `make rustdoc`, each
 #          series in its own build directory, incremental from one patch to the next: no warning
@@ -232,9 +232,12 @@ warnings() {
 }
 
 declare -A commits=()
+# One worktree for the series, each from the base in turn (a checkout of the few files a series
+# changes is much cheaper than another worktree of the whole tree); the build directories are
+# one per series.
 if want_step apply; then
 	for s in "${names[@]}"; do
-		wt=$CHK/$s
+		wt=$CHK/series
 		step "series $s: git am ${npatch[$s]} patch(es) on $branch"
 		t_start
 		worktree "$wt"
@@ -310,7 +313,7 @@ new_warnings() {
 if want_step build; then
 	for s in "${names[@]}"; do
 		[[ -n ${commits[$s]:-} ]] || { want_step apply && continue; }
-		wt=$CHK/$s
+		wt=$CHK/series
 		out=$CHK/$s.build
 		if [[ -z ${commits[$s]:-} ]]; then
 			worktree "$wt"
