@@ -126,6 +126,8 @@ check "cargo test (tools/timeline, host unit tests)" quiet env -C "$TOP_DIR/tool
 if [[ -z $KERNEL && $SANITIZE != 1 && $KCSAN != 1 && -d $TOP_DIR/upstream ]]; then
 	check "upstream/: each series git am'ed on the base, checkpatch --strict, rustfmtcheck after each patch (make upstream-check, UPSTREAM_STEPS=apply)" \
 		env UPSTREAM_STEPS=apply "$TOOLS_DIR/upstream-check.sh"
+	check "upstream-check refuses another base-commit, a patch that does not apply, a checkpatch report (tools/tests/upstream-refusals.sh)" \
+		"$TOOLS_DIR/tests/upstream-refusals.sh"
 fi
 built=$failed
 # Before the module builds below: it cleans the objects of the older compiler away. From the

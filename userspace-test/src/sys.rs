@@ -26,12 +26,12 @@ pub use thread::{
     set_task_fifo,
 };
 
-/// The device node of the driver: `/dev/complete`, or `$COMPLETE_dev_path()` (another driver with
+/// The device node of the driver: `/dev/complete`, or `$COMPLETE_DEV_PATH` (another driver with
 /// the same read and write, such as the kernel's sample `/dev/rust-completion`).
 pub fn dev_path() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        std::env::var("COMPLETE_dev_path()").unwrap_or_else(|_| "/dev/complete".to_string())
+        std::env::var("COMPLETE_DEV_PATH").unwrap_or_else(|_| "/dev/complete".to_string())
     })
 }
 
