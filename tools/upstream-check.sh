@@ -293,8 +293,8 @@ fi
 # kept while unchanged); an option TREE's Kconfig lacks yet (the sample's, before its patch) is
 # named, not fatal.
 configure() {
-	locked "$BUILD_LOCK" env KSRC="$1" KOUT="$2" KCONFIG_ONLY=1 KVARIANT=upstream \
-		"$TOOLS_DIR/kernel-build.sh" >/dev/null
+	quiet locked "$BUILD_LOCK" env KSRC="$1" KOUT="$2" KCONFIG_ONLY=1 KVARIANT=upstream \
+		"$TOOLS_DIR/kernel-build.sh"
 }
 
 # build_log TREE OUT LOG WHAT: the per-patch build of TREE into OUT (WHAT: build | doc), its whole
