@@ -387,8 +387,9 @@ if want_step full; then
 	done_step
 	((ok)) || exit 1
 
-	# The tree's content names the build: another series rebuilds the same directory incrementally.
-	id=$(cat "$UPSTREAM_DIR"/*/[0-9][0-9][0-9][0-9]-*.patch | sha256sum | cut -c1-16)
+	# The patched tree's content (its git tree, not the mails: a new commit message changes no
+	# file) names the build; another rebuilds the same directory incrementally.
+	id=$(git -C "$all" rev-parse 'HEAD^{tree}')
 	step "the test kernel from the patched tree (KVARIANT=upstream: KUnit, the doctests, the sample)"
 	t_start
 	kdir=$(locked "$BUILD_LOCK" env KSRC="$all" KSRC_ID="$id" KVARIANT=upstream "$TOOLS_DIR/kernel-build.sh") || {
