@@ -25,6 +25,7 @@
 #   UPSTREAM_STEPS     the steps to run, comma-separated (default apply,build,full; `make check`
 #                      runs apply)
 #   UPSTREAM_DIR       where the series are (default upstream/ of this clone)
+#   UPSTREAM_EACH=0    the build step after each series' last patch only (default 1: after each)
 #   UPSTREAM_DOCTEST_GLOB  kunit.filter_glob of the doctests' boot (default
 #                      rust_doctests_kernel.*completion*: those of completion.rs)
 #   UPSTREAM_SAMPLE_CASES  the kselftest cases run against the sample (comma-separated)
@@ -36,6 +37,7 @@ source "$(dirname "$0")/lib.sh"
 
 UPSTREAM_STEPS=${UPSTREAM_STEPS:-apply,build,full}
 UPSTREAM_DIR=${UPSTREAM_DIR:-$TOP_DIR/upstream}
+UPSTREAM_EACH=${UPSTREAM_EACH:-1}
 UPSTREAM_DOCTEST_GLOB=${UPSTREAM_DOCTEST_GLOB:-rust_doctests_kernel.*completion*}
 UPSTREAM_SAMPLE_CASES=${UPSTREAM_SAMPLE_CASES:-wait_sleep_and_wake,wait_fifo_order,wait_comm_printed}
 BUILD_LOCK=/tmp/complete-dev-build.lock
@@ -342,6 +344,7 @@ if want_step build; then
 		i=0
 		for c in ${commits[$s]}; do
 			i=$((i + 1))
+			[[ $UPSTREAM_EACH == 1 || $i == "${npatch[$s]}" ]] || continue
 			name=$(sed -n "${i}p" <(patches "$s"))
 			name=${name##*/}
 			step "series $s, patch $i/${npatch[$s]}: rust/ samples/rust/ CLIPPY=1, rustdoc ($name)"
@@ -349,7 +352,9 @@ if want_step build; then
 			quiet git -C "$wt" checkout -q -f --detach "$c"
 			configure "$wt" "$out"
 			res=ok
+			took=
 			for what in build doc; do
+				tw=$SECONDS
 				log=$out/patch-$i-$what.log
 				if ! build_log "$wt" "$out" "$log" "$what"; then
 					grep -E -B2 -A12 '^error|: error:|Error [0-9]' "$log" | head -n 60 | sed 's/^/      /' >&2
@@ -363,8 +368,9 @@ if want_step build; then
 					fail "series $s: patch $i ($name): $(wc -l <<<"$new") $what warning(s) the base does not have (log: $log)"
 					res=FAIL
 				fi
+				took+=", $what $((SECONDS - tw))s"
 			done
-			t_end "$s: patch $i build + rustdoc" "$res"
+			t_end "$s: patch $i build + rustdoc" "$res$took"
 			done_step
 		done
 	done
