@@ -7,7 +7,7 @@
 #
 # From the kernel command line: cdkunit_suites=a,b (every one must have run: some test passed,
 # none failed or skipped), cdsample_module= (its file in /modules), cdsample_dev= (its device),
-# cdsample_cases=a,b (the kselftest cases).
+# cdsample_cases=a,b (the kselftest cases), cdsample_no_comm=1 (its lines name the pid alone).
 set -u
 fails=0
 report() { # report STATUS NAME [DETAIL]
@@ -44,6 +44,7 @@ if [ -n "$cases" ]; then
 	n=$(echo "$cases" | wc -w)
 	# shellcheck disable=SC2086 # the case names are words
 	COMPLETE_DEV_PATH=${cdsample_dev:?} COMPLETE_DEV_MODULE=${cdsample_module:?} COMPLETE_DEV_NO_STATUS=1 \
+		COMPLETE_DEV_NO_COMM=${cdsample_no_comm:-0} \
 		complete_dev --verbose --module "/modules/$cdsample_module.ko" $cases >/tmp/sample.log 2>&1
 	rc=$?
 	cat /tmp/sample.log
