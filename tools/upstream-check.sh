@@ -465,6 +465,11 @@ if want_step full; then
 		rsync -a --from0 --files-from=- --ignore-missing-args "$TOP_DIR/" "$mods/"
 	if make -C "$mods" --no-print-directory modules KDIR="$kdir" UPSTREAM_COMPLETION=1 BUILD_DIR="$mods/build" >&2; then
 		t_end "project modules, UPSTREAM_COMPLETION=1" ok
+		# The evidence is only worth something if the modules really are on the kernel's API.
+		for m in complete_dev complete_kthread; do
+			grep -q -- '--cfg upstream_completion' "$mods/.$m.o.cmd" ||
+				die "$m.o was not built with --cfg upstream_completion: UPSTREAM_COMPLETION=1 did not reach the Kbuild (see $mods/.$m.o.cmd)"
+		done
 	else
 		t_end "project modules, UPSTREAM_COMPLETION=1" FAIL
 		fail "the project's modules do not build against the patched kernel with UPSTREAM_COMPLETION=1"
