@@ -359,7 +359,7 @@ if want_step build; then
 				tw=$SECONDS
 				log=$out/patch-$i-$what.log
 				if ! build_log "$wt" "$out" "$log" "$what"; then
-					grep -E -B2 -A12 '^error|: error:|Error [0-9]' "$log" | head -n 60 | sed 's/^/      /' >&2
+					grep -E -B2 -A12 '^error|: error:|Error [0-9]' "$log" | sed -n '1,60s/^/      /p' >&2 || true
 					fail "series $s: patch $i ($name) breaks the $what (log: $log)"
 					res=FAIL
 					continue
@@ -447,8 +447,8 @@ if want_step full; then
 			res=FAIL
 			fail "the VM with the patched kernel: KUnit $suite${cases:+ or the kselftest cases on the sample} (log: $log)"
 		fi
-		res="$res, $(sed -n 's/^vm-upstream: KUnit suite [^ ]*: //p' "$log" | tr -d '\r' | head -n1)"
-		[[ -z $cases ]] || res+=", sample $(sed -n 's/^# Totals: //p' "$log" | tr -d '\r' | head -n1)"
+		res="$res, $(sed -n 's/^vm-upstream: KUnit suite [^ ]*: //p' "$log" | tr -d '\r' | sed -n 1p)"
+		[[ -z $cases ]] || res+=", sample $(sed -n 's/^# Totals: //p' "$log" | tr -d '\r' | sed -n 1p)"
 		t_end "VM: boot, KUnit $suite${cases:+, kselftest on the sample}" "$res"
 		done_step
 		grep -h '^vm-upstream: ' "$log" | sed 's/^/    /' >&2 || true
