@@ -38,6 +38,8 @@ if [[ $tc == llvm-* ]]; then
 else
 	cc_version=$(gcc --version | sed -n 1p)
 fi
+[[ $variant != upstream || -n ${KSRC:-} ]] ||
+	die "KVARIANT=upstream is the kernel of the tree with upstream/'s series applied: run 'make upstream-check', which builds it"
 if [[ $variant != debug ]]; then
 	vfrag=$TOOLS_DIR/kernel-$variant.config
 	[[ -f $vfrag ]] || die "KVARIANT=$variant: no $vfrag (variants: debug, $(cd "$TOOLS_DIR" &&
