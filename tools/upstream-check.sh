@@ -326,7 +326,7 @@ if want_step build; then
 		fi
 		# The base's warnings: from a build from scratch (an incremental build prints only those of
 		# what it recompiles), kept per base commit and configuration.
-		bkey=$(printf '%s\n' "$base_rev" "$(sha256sum <"$TOOLS_DIR/kernel-upstream.config")" "$(rustc --version)" | sha256sum | cut -c1-12)
+		bkey=$(cat <(printf '%s\n' "$base_rev" "$(rustc --version)") "$TOOLS_DIR"/kernel{,-llvm,-upstream}.config | sha256sum | cut -c1-12)
 		basew=$CHK/base-warnings-$bkey
 		if [[ ! -f $basew.build || ! -f $basew.doc ]]; then
 			step "base: rust/ samples/rust/ CLIPPY=1 and rustdoc from scratch, for its warnings ($out)"
