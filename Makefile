@@ -7,9 +7,9 @@
 
 SHELL := /bin/bash
 BUILD_DIR ?= $(CURDIR)/build
-export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL MUTANTS MUTANTS_CASES N RESET SOLUTION
+export BUILD_DIR V KDIR ACCEL TOOLCHAIN KVARIANT SANITIZE KCSAN VM_APPEND KERNEL MUTANTS MUTANTS_CASES N RESET SOLUTION UPSTREAM_STEPS UPSTREAM_EACH
 
-.PHONY: all modules deps kernel userspace demo demo-kthread shell exercise check mutants bench install clean rust-analyzer help
+.PHONY: all modules deps kernel userspace demo demo-kthread shell exercise check mutants upstream-check bench install clean rust-analyzer help
 
 all: modules
 
@@ -51,6 +51,13 @@ check:
 mutants: kdir-check-check
 	@tools/mutants.sh
 
+# The patch series of upstream/ (docs/upstream.md): applied with git am on the base repository,
+# checkpatch --strict, rustfmtcheck, per-patch builds, then the kernel with all of them booted
+# and tested, and the project's modules on their API (tools/upstream-check.sh).
+# UPSTREAM_STEPS=apply,build,full chooses the parts.
+upstream-check:
+	@tools/upstream-check.sh
+
 # On a Debian machine running Debian's kernel: build the modules for it as KERNEL=debian does,
 # match them to it, and load them (tools/install.sh).
 install:
@@ -84,6 +91,7 @@ help:
 		'make exercise       the lesson as exercises, with your status; N=3 grades yours in a VM (RESET=1, SOLUTION=1)' \
 		'make check          every check: host lint and builds, then KUnit, kselftest, demo, shell (SANITIZE=1, KCSAN=1)' \
 		'make mutants        the mutation check: each mutant of tools/tests/mutants.txt through the VM check job, killed or survived (MUTANTS=id,id)' \
+		'make upstream-check the patch series of upstream/: git am, checkpatch --strict, per-patch builds, the patched kernel booted and tested (UPSTREAM_STEPS=)' \
 		'make bench          the Rust driver against its C twin on the perf kernel: table, JSON, PNG' \
 		'make install        on Debian running its own 7.3 kernel: build the modules for it, match them, load them' \
 		'make clean          remove the module build outputs and build/ (not the cache)' \

@@ -118,6 +118,15 @@ check "match check before Debian's kernel boots: rustup's rustc and another rele
 check "cargo test (tools/timeline, host unit tests)" quiet env -C "$TOP_DIR/tools/timeline" cargo test --locked
 [[ $KERNEL == debian ]] ||
 	check "struct layout: C and Rust bindings agree" "$TOOLS_DIR/layout-check.sh" "$KDIR"
+# The patch series of upstream/ still apply to the base and pass the patch checks (make
+# upstream-check's apply step: git am, checkpatch --strict, rustfmtcheck; docs/make-targets.md).
+# Default run only: the series do not depend on the kernel variant.
+if [[ -z $KERNEL && $SANITIZE != 1 && $KCSAN != 1 && -d $TOP_DIR/upstream ]]; then
+	check "upstream/: each series git am'ed on the base, checkpatch --strict, rustfmtcheck after each patch (make upstream-check, UPSTREAM_STEPS=apply)" \
+		env UPSTREAM_STEPS=apply "$TOOLS_DIR/upstream-check.sh"
+	check "upstream-check refuses another base-commit, a patch that does not apply, a checkpatch report (tools/tests/upstream-refusals.sh)" \
+		"$TOOLS_DIR/tests/upstream-refusals.sh"
+fi
 built=$failed
 # Before the module builds below: it cleans the objects of the older compiler away. From the
 # test kernel's config, so in the default run only: the sanitizer config (KASAN) has no Rust

@@ -8,8 +8,11 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::sys::{self, Errno};
 
-/// The prefix `pr_info!` gives every line of the module.
-pub const DRIVER_PREFIX: &str = "complete_dev: ";
+/// The prefix `pr_info!` gives every line of the module: its name and `: `.
+pub fn driver_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| format!("{}: ", crate::module::name()))
+}
 
 /// One kernel log record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,9 +94,35 @@ pub struct DriverLine {
     pub event: Event,
 }
 
+/// Whether the driver's lines name a task by its pid alone (`process 80 going to sleep`,
+/// `awoken 80`), as the kernel's sample does, whose kernel crate has no task `comm`:
+/// `COMPLETE_DEV_NO_COMM=1`. Its lines are then read with an empty comm.
+fn no_comm() -> bool {
+    static NO_COMM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *NO_COMM.get_or_init(|| std::env::var("COMPLETE_DEV_NO_COMM").as_deref() == Ok("1"))
+}
+
+/// A line without comm made one with an empty comm: `process 80 () going to sleep`,
+/// `awoken 80 ()`.
+fn with_empty_comm(rest: &str) -> Option<String> {
+    if let Some(pid) = rest.strip_prefix("awoken ") {
+        return pid.parse::<i32>().ok().map(|_| format!("awoken {pid} ()"));
+    }
+    let (pid, tail) = rest.strip_prefix("process ")?.split_once(' ')?;
+    pid.parse::<i32>().ok()?;
+    Some(format!("process {pid} () {tail}"))
+}
+
 /// Parses a record's message as a driver line about a task; `None` for anything else.
 pub fn parse_driver(msg: &str) -> Option<DriverLine> {
-    let rest = msg.strip_prefix(DRIVER_PREFIX)?;
+    let rest = msg.strip_prefix(driver_prefix())?;
+    let filled;
+    let rest = if no_comm() {
+        filled = with_empty_comm(rest)?;
+        filled.as_str()
+    } else {
+        rest
+    };
     if let Some(r) = rest.strip_prefix("awoken ") {
         let (pid, comm) = pid_comm(r, "")?;
         return Some(DriverLine {
@@ -298,7 +327,7 @@ impl Kmsg {
         self.records
             .iter()
             .filter(|r| parse_driver(&r.msg).is_some_and(|d| d.pid == pid))
-            .map(|r| r.msg[DRIVER_PREFIX.len()..].to_string())
+            .map(|r| r.msg[driver_prefix().len()..].to_string())
             .collect()
     }
 
@@ -307,7 +336,7 @@ impl Kmsg {
         self.records
             .iter()
             .map(|r| r.msg.as_str())
-            .filter(|m| m.starts_with(DRIVER_PREFIX))
+            .filter(|m| m.starts_with(driver_prefix()))
             .collect()
     }
 
@@ -422,6 +451,24 @@ pub fn bad_records(records: &[Record]) -> Vec<&Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_without_comm_get_an_empty_one() {
+        assert_eq!(
+            with_empty_comm("process 80 going to sleep").as_deref(),
+            Some("process 80 () going to sleep")
+        );
+        assert_eq!(
+            with_empty_comm("awoken 80").as_deref(),
+            Some("awoken 80 ()")
+        );
+        assert_eq!(
+            with_empty_comm("process 79 awakening the readers...").as_deref(),
+            Some("process 79 () awakening the readers...")
+        );
+        assert_eq!(with_empty_comm("loaded: /dev/complete"), None);
+        assert_eq!(with_empty_comm("awoken x"), None);
+    }
 
     #[test]
     fn record_with_continuation() {

@@ -8,15 +8,21 @@ use std::time::{Duration, Instant};
 use crate::error::{CaseResult, Context};
 use crate::sys::{self, Errno};
 
-/// The module's name.
-pub const NAME: &str = "complete_dev";
+/// The module's name: `complete_dev`, or `$COMPLETE_DEV_MODULE` (with `COMPLETE_DEV_PATH`,
+/// another driver's).
+pub fn name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::var("COMPLETE_DEV_MODULE").unwrap_or_else(|_| "complete_dev".to_string())
+    })
+}
 
 /// How long `/dev/complete` may take to appear or disappear, and `rmmod` to be accepted.
 const SETTLE: Duration = Duration::from_secs(10);
 
 /// Whether the module is loaded.
 pub fn is_loaded() -> bool {
-    is_loaded_named(NAME)
+    is_loaded_named(name())
 }
 
 /// Whether the module `name` is loaded.
@@ -65,9 +71,9 @@ pub fn load_image(path: &Path, params: &str) -> Result<(), Errno> {
     }
 }
 
-/// `delete_module("complete_dev", O_NONBLOCK)`, as `rmmod` does: refused while in use.
+/// `delete_module(name(), O_NONBLOCK)`, as `rmmod` does: refused while in use.
 pub fn unload() -> Result<(), Errno> {
-    unload_named(NAME)
+    unload_named(name())
 }
 
 /// `delete_module(name, O_NONBLOCK)`, as `rmmod` does: refused while in use.
@@ -85,7 +91,7 @@ pub fn unload_named(name: &str) -> Result<(), Errno> {
 /// Unloads the module if loaded, retrying while it is busy (a reader still exiting), then waits
 /// for `/dev/complete` to go.
 pub fn unload_settled() -> CaseResult {
-    unload_settled_named(NAME)?;
+    unload_settled_named(name())?;
     wait_node(false)
 }
 
@@ -121,7 +127,7 @@ pub fn wait_node(present: bool) -> CaseResult {
         "/dev/complete to disappear"
     };
     sys::poll_until(SETTLE, what, || {
-        Ok(if Path::new(sys::DEV_PATH).exists() == present {
+        Ok(if Path::new(sys::dev_path()).exists() == present {
             Ok(())
         } else {
             Err(format!("exists: {}", !present))

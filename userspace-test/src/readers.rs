@@ -164,7 +164,7 @@ fn reader_main(tx: i32, opts: ReaderOpts) -> i32 {
     let jiffies = |f: Option<sys::JiffiesFile>| f.and_then(|f| f.read().ok()).unwrap_or(0);
     let mut jiffies_at = (0, 0);
     let start = Instant::now();
-    let (ret, errno, fd) = match sys::open(sys::DEV_PATH, flags) {
+    let (ret, errno, fd) = match sys::open(sys::dev_path(), flags) {
         Err(e) => (-2, e.0, None),
         Ok(fd) => {
             let mut buf = vec![0u8; opts.len.max(1)];

@@ -26,8 +26,20 @@ pub use thread::{
     set_task_fifo,
 };
 
-/// The device node of the driver.
-pub const DEV_PATH: &str = "/dev/complete";
+/// The device node of the driver: `/dev/complete`, or `$COMPLETE_DEV_PATH` (another driver with
+/// the same read and write, such as the kernel's sample `/dev/rust-completion`).
+pub fn dev_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        std::env::var("COMPLETE_DEV_PATH").unwrap_or_else(|_| "/dev/complete".to_string())
+    })
+}
+
+/// Whether the device has the STATUS ioctl: not with `COMPLETE_DEV_NO_STATUS=1` (the kernel's
+/// sample), where the cases leave their STATUS checks out.
+pub fn has_status() -> bool {
+    std::env::var("COMPLETE_DEV_NO_STATUS").as_deref() != Ok("1")
+}
 
 /// How often the polling helpers look again.
 const POLL_STEP: Duration = Duration::from_millis(10);
@@ -146,7 +158,7 @@ impl Dev {
     /// Opens the device with these `open(2)` flags (`O_RDONLY`, `O_WRONLY`, ...).
     pub fn open_flags(flags: i32) -> Result<Self, Errno> {
         Ok(Self {
-            fd: open(DEV_PATH, flags)?,
+            fd: open(dev_path(), flags)?,
         })
     }
 

@@ -50,9 +50,9 @@ pub fn injection(ctx: &Ctx) -> CaseResult {
             }
             ensure!(!module::is_loaded(), "module loaded after a failed insmod");
             ensure!(
-                !Path::new(sys::DEV_PATH).exists(),
+                !Path::new(sys::dev_path()).exists(),
                 "{} exists after a failed insmod",
-                sys::DEV_PATH
+                sys::dev_path()
             );
             Ok(())
         },

@@ -178,14 +178,14 @@ pub fn fdinfo(ctx: &Ctx) -> CaseResult {
 /// `/dev/complete` is a root-only (0600) character device: a process dropped to uid/gid 65534
 /// gets EACCES, whatever the access mode.
 pub fn permissions(_ctx: &Ctx) -> CaseResult {
-    let md = std::fs::metadata(sys::DEV_PATH).ctx("stat /dev/complete")?;
+    let md = std::fs::metadata(sys::dev_path()).ctx("stat /dev/complete")?;
     ensure!(
         md.file_type().is_char_device(),
         "{} is not a character device",
-        sys::DEV_PATH
+        sys::dev_path()
     );
-    ensure_eq!(md.mode() & 0o777, 0o600, "mode of {}", sys::DEV_PATH);
-    ensure_eq!((md.uid(), md.gid()), (0, 0), "owner of {}", sys::DEV_PATH);
+    ensure_eq!(md.mode() & 0o777, 0o600, "mode of {}", sys::dev_path());
+    ensure_eq!((md.uid(), md.gid()), (0, 0), "owner of {}", sys::dev_path());
     let said = nobody_opens()?;
     ensure_eq!(
         said.as_str(),
@@ -206,7 +206,7 @@ fn nobody_opens() -> CaseResult<String> {
     let (dir, node) = ("/dev", "complete");
     ensure_eq!(
         format!("{dir}/{node}"),
-        sys::DEV_PATH,
+        sys::dev_path(),
         "the node's directory and name"
     );
     let dir = sys::open(dir, libc::O_PATH | libc::O_DIRECTORY).ctx("open /dev O_PATH")?;
@@ -269,7 +269,7 @@ fn nobody_opens() -> CaseResult<String> {
 /// the position, never moved from 0; the flags in octal with a leading 0, `O_LARGEFILE` added by
 /// `open()`; the mount id and inode number of the node), then the driver's three.
 fn fdinfo_want(flags: i32, counters: [u64; 3]) -> CaseResult<String> {
-    let (mnt_id, ino) = sys::mnt_id_ino(sys::DEV_PATH).ctx("statx /dev/complete")?;
+    let (mnt_id, ino) = sys::mnt_id_ino(sys::dev_path()).ctx("statx /dev/complete")?;
     let [reads, woken, writes] = counters;
     Ok(format!(
         "pos:\t0\nflags:\t0{:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n\
@@ -341,11 +341,11 @@ pub fn fdinfo_exact(ctx: &Ctx) -> CaseResult {
 
     // A reader process asleep in read(): its own file, found in its fd table (it also inherited
     // ours, which share our files).
-    let ours = sys::fds_of(sys::getpid(), sys::DEV_PATH)?;
+    let ours = sys::fds_of(sys::getpid(), sys::dev_path())?;
     let mut rd = Readers::new()?;
     let pid = rd.spawn("ct-fdinfo", ReaderOpts::default())?;
     ctx.wait_asleep(pid, 'S')?;
-    let theirs: Vec<i32> = sys::fds_of(pid, sys::DEV_PATH)?
+    let theirs: Vec<i32> = sys::fds_of(pid, sys::dev_path())?
         .into_iter()
         .filter(|fd| !ours.contains(fd))
         .collect();
@@ -465,7 +465,7 @@ pub fn ioctl_only(ctx: &Ctx) -> CaseResult {
     drop(f);
 
     // Who may open mode 3: both permissions, for uid 65534 through the "others" bits.
-    let restore = std::fs::metadata(sys::DEV_PATH)
+    let restore = std::fs::metadata(sys::dev_path())
         .ctx("stat /dev/complete")?
         .mode()
         & 0o7777;
@@ -475,7 +475,7 @@ pub fn ioctl_only(ctx: &Ctx) -> CaseResult {
         (0o602, "O_RDWR:EACCES O_RDONLY:EACCES O_WRONLY:ok 3:EACCES"),
         (0o606, "O_RDWR:ok O_RDONLY:ok O_WRONLY:ok 3:ok"),
     ] {
-        res = chmod(sys::DEV_PATH, mode).and_then(|()| {
+        res = chmod(sys::dev_path(), mode).and_then(|()| {
             let got = nobody_opens()?;
             ensure_eq!(
                 got.as_str(),
@@ -488,7 +488,7 @@ pub fn ioctl_only(ctx: &Ctx) -> CaseResult {
             break;
         }
     }
-    chmod(sys::DEV_PATH, restore)?;
+    chmod(sys::dev_path(), restore)?;
     res
 }
 

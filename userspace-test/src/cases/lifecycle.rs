@@ -27,9 +27,9 @@ fn expect_refused(why: &str) -> CaseResult {
         "module gone after a refused rmmod ({why})"
     );
     ensure!(
-        Path::new(sys::DEV_PATH).exists(),
+        Path::new(sys::dev_path()).exists(),
         "{} gone after a refused rmmod ({why})",
-        sys::DEV_PATH
+        sys::dev_path()
     );
     Ok(())
 }
@@ -83,7 +83,7 @@ pub fn unload(ctx: &Ctx) -> CaseResult {
     for path in [
         "/sys/module/complete_dev",
         "/sys/class/misc/complete",
-        sys::DEV_PATH,
+        sys::dev_path(),
     ] {
         ensure!(
             !std::path::Path::new(path).exists(),

@@ -126,7 +126,7 @@ impl Driver {
         Ok(match *op {
             Op::Open(access, nb) => {
                 let flags = access.flags() | if nb { libc::O_NONBLOCK } else { 0 };
-                let fd = sys::open(sys::DEV_PATH, flags).map_err(|e| {
+                let fd = sys::open(sys::dev_path(), flags).map_err(|e| {
                     CaseError::Fail(format!("open(/dev/complete, {access:?}): {e}"))
                 })?;
                 self.files.push(fd);
@@ -223,7 +223,7 @@ impl Driver {
                     .unwrap_or_else(|| "unknown".into());
                 let wchan = std::fs::read_to_string(format!("{task}/wchan"))
                     .unwrap_or_else(|e| format!("({e})"));
-                if let Ok(fd) = sys::open(sys::DEV_PATH, libc::O_WRONLY | libc::O_NONBLOCK) {
+                if let Ok(fd) = sys::open(sys::dev_path(), libc::O_WRONLY | libc::O_NONBLOCK) {
                     let _ = ioctl(fd.as_raw_fd(), uapi::COMPLETE_IOC_COMPLETE_ALL, 0);
                 }
                 Some(format!("state {state}, wchan {wchan}"))
@@ -345,7 +345,7 @@ impl Driver {
             waits.push((self.pid_of(id), 'T'));
         }
         let probe = or_fail(
-            sys::open(sys::DEV_PATH, libc::O_RDONLY)
+            sys::open(sys::dev_path(), libc::O_RDONLY)
                 .map_err(|e| CaseError::Fail(format!("open for STATUS: {e}"))),
         );
         let check = || -> CaseResult<Result<(), String>> {

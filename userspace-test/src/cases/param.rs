@@ -211,7 +211,7 @@ fn load_logged(ctx: &Ctx, params: &str) -> CaseResult<(Result<(), sys::Errno>, V
     let lines = k.records[before.min(k.records.len())..]
         .iter()
         .map(|r| r.msg.clone())
-        .filter(|m| m.starts_with(crate::kmsg::DRIVER_PREFIX) && !is_taint_line(m))
+        .filter(|m| m.starts_with(crate::kmsg::driver_prefix()) && !is_taint_line(m))
         .collect();
     Ok((res, lines))
 }
@@ -338,9 +338,9 @@ pub fn refused(ctx: &Ctx) -> CaseResult {
             "module loaded after insmod {arg:?} failed"
         );
         ensure!(
-            !Path::new(sys::DEV_PATH).exists(),
+            !Path::new(sys::dev_path()).exists(),
             "{} exists after insmod {arg:?} failed",
-            sys::DEV_PATH
+            sys::dev_path()
         );
         ensure_eq!(lines, row.lines, "kernel log lines of insmod {arg:?}");
     }
@@ -529,7 +529,7 @@ pub fn sysfs(ctx: &Ctx) -> CaseResult {
         let lines: Vec<String> = k.records[before.min(k.records.len())..]
             .iter()
             .map(|r| r.msg.clone())
-            .filter(|m| m.starts_with(crate::kmsg::DRIVER_PREFIX))
+            .filter(|m| m.starts_with(crate::kmsg::driver_prefix()))
             .collect();
         drop(k);
         let what = format!("write({path}, {shown:?})");

@@ -231,10 +231,10 @@ fn run(ctx: &Ctx, seed: u64) -> CaseResult {
         "# stress_soak: seed {seed}, {workers} workers, {EPOCHS} epochs of {per} operations each"
     );
     sys::install_handler(libc::SIGUSR1, false).ctx("sigaction(SIGUSR1)")?;
-    let ctl = sys::open(sys::DEV_PATH, libc::O_RDWR).ctx("open /dev/complete")?;
+    let ctl = sys::open(sys::dev_path(), libc::O_RDWR).ctx("open /dev/complete")?;
     let mut files = Vec::new();
     for w in 0..workers {
-        let open = |flags| sys::open(sys::DEV_PATH, libc::O_RDWR | flags);
+        let open = |flags| sys::open(sys::dev_path(), libc::O_RDWR | flags);
         files.push(Files {
             blocking: open(0).with_ctx(|| format!("worker {w}: open"))?,
             nonblock: open(libc::O_NONBLOCK).with_ctx(|| format!("worker {w}: open"))?,

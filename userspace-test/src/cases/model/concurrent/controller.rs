@@ -387,7 +387,7 @@ pub fn run(ctx: &Ctx, sched: &Schedule) -> CaseResult<Verdict> {
     module::load_fresh(&ctx.opts.module, &sched.insmod_args())?;
     let shared = Shared::new().ctx("mmap the shared board")?;
     let board = shared.board();
-    let dev = sys::open(sys::DEV_PATH, libc::O_RDWR).ctx("open /dev/complete")?;
+    let dev = sys::open(sys::dev_path(), libc::O_RDWR).ctx("open /dev/complete")?;
     let (go_r, go_w) = sys::pipe().ctx("pipe for the start")?;
     let mut tasks = Vec::new();
     for (t, plan) in sched.tasks.iter().enumerate() {

@@ -107,7 +107,7 @@ pub(super) fn task_main(plan: &Plan, slots: &[Slot; MAX_OPS], go: RawFd) -> i32 
     if sys::install_handler(libc::SIGINT, plan.restart).is_err() {
         return 4;
     }
-    let Ok(fd) = sys::open(sys::DEV_PATH, libc::O_RDWR) else {
+    let Ok(fd) = sys::open(sys::dev_path(), libc::O_RDWR) else {
         return 3;
     };
     let mut b = [0u8; 1];
