@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 
 PKGS=(flex bison bc make gcc libc6-dev libelf-dev libssl-dev cpio xz-utils
 	busybox-static kmod qemu-system-x86 "libclang-$LLVM_VERSION-dev"
-	python3 ca-certificates rsync fonts-dejavu-core shellcheck tmux)
+	python3 python3-ply python3-git ca-certificates rsync fonts-dejavu-core shellcheck tmux)
 
 # apt_candidate PKG: the version apt would install for PKG (empty if none). apt-cache's
 # whole answer is read before it is matched: under pipefail, `apt-cache | grep -q` fails

@@ -239,6 +239,21 @@ warnings() {
 		END { flush() }' "$1" | LC_ALL=C sort -u
 }
 
+# checkpatch checks an SPDX line with scripts/spdxcheck.py (python3, with the ply and git
+# modules), and a spdxcheck.py that cannot start passes every licence: its traceback goes to
+# stderr, checkpatch reads only stdout. Debian's python3 comes first (tools/deps.sh installs
+# python3-ply and python3-git; a pyenv or venv python3 may lack them), and spdx_ready WT proves
+# the check can fail before any patch is checked.
+CHECKPATCH_PATH=/usr/bin:$PATH
+spdx_ready() {
+	local ok bad
+	ok=$(cd "$1" && printf 'SPDX-License-Identifier: GPL-2.0\n' | PATH=$CHECKPATCH_PATH scripts/spdxcheck.py - 2>&1) &&
+		bad=$(cd "$1" && printf 'SPDX-License-Identifier: GPL-9.9-only\n' | PATH=$CHECKPATCH_PATH scripts/spdxcheck.py - 2>/dev/null)
+	[[ -z $ok && -n $bad ]] && return 0
+	printf '    scripts/spdxcheck.py does not run (python3-ply or python3-git missing?): %s\n' "${ok:-it accepts an unknown licence}" >&2
+	return 1
+}
+
 declare -A commits=()
 # One worktree for the series, each from the base in turn (a checkout of the few files a series
 # changes is much cheaper than another worktree of the whole tree); the build directories are
@@ -261,8 +276,9 @@ if want_step apply; then
 		step "series $s: scripts/checkpatch.pl --strict on each patch"
 		t_start
 		bad=0
+		spdx_ready "$wt" || fail "series $s: checkpatch cannot check SPDX lines here"
 		while IFS= read -r p; do
-			if out=$(cd "$wt" && ./scripts/checkpatch.pl --strict --ignore MISSING_SIGN_OFF --color=never "$p" 2>&1); then
+			if out=$(cd "$wt" && PATH=$CHECKPATCH_PATH ./scripts/checkpatch.pl --strict --ignore MISSING_SIGN_OFF --color=never "$p" 2>&1); then
 				printf '    ok   %s\n' "${p##*/}" >&2
 			else
 				printf '    FAIL %s\n' "${p##*/}" >&2
