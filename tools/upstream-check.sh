@@ -443,6 +443,39 @@ if want_step full; then
 	((no_comm)) || cases+=,wait_comm_printed
 	UPSTREAM_SAMPLE_CASES=${UPSTREAM_SAMPLE_CASES:-$cases}
 
+	# The module-param series' user: rust_minimal's test_parameter with a `perm`. The first boot
+	# loads it and reads the parameter in sysfs (tools/guest/upstream.sh, part 3), and the macro
+	# must refuse a `perm` with a write bit, or one that gives others more than the owner, at
+	# compile time.
+	param_args=()
+	if grep -q '^ *perm: 0o444,' "$all/samples/rust/rust_minimal.rs"; then
+		cp "$kdir/samples/rust/rust_minimal.ko" "$CHK/vm-sample/" ||
+			die "the patched kernel's build has no rust_minimal.ko (CONFIG_SAMPLE_RUST_MINIMAL=m)"
+		param_args=(cdparam_module=rust_minimal cdparam_name=test_parameter cdparam_hidden=test_bool_parameter)
+		step "module!: a parameter's perm with a write bit, or more for others than the owner, refused at compile time"
+		t_start
+		res=ok
+		for perm in 0o644 0o404; do
+			pd=$CHK/perm-$perm
+			rm -rf "$pd"
+			mkdir -p "$pd"
+			echo 'obj-m := perm_test.o' >"$pd/Kbuild"
+			sed 's/^\( *perm:\) 0o444,/\1 '"$perm"',/' "$all/samples/rust/rust_minimal.rs" >"$pd/perm_test.rs"
+			if out=$(locked "$BUILD_LOCK" make -C "$kdir" "${kmake_args[@]}" M="$pd" modules 2>&1); then
+				res=FAIL
+				fail "module! took perm: $perm for a parameter"
+			elif ! grep -qE '^error: (module parameters are read-only|.perm. may not give)' <<<"$out"; then
+				printf '%s\n' "$out" | tail -n 20 | sed 's/^/      /' >&2
+				res=FAIL
+				fail "module! refused perm: $perm, but not with its own error"
+			else
+				grep -m1 '^error: ' <<<"$out" | sed "s/^/    perm: $perm: /" >&2
+			fi
+		done
+		t_end "module!: perm 0o644 and 0o404 refused" "$res"
+		done_step
+	fi
+
 	# The series' own KUnit suites, #[kunit_tests(NAME)], and the doctests' suite.
 	# KUnit's kunit.filter_glob takes one "suite.test" glob: a boot for the doctests of the
 	# series' files (rust_doctests_kernel, the tests whose name has `completion`), which also runs
@@ -455,13 +488,16 @@ if want_step full; then
 	done
 	for b in "${boots[@]}"; do
 		IFS='|' read -r suite glob cases <<<"$b"
+		# The parameter's check goes with the sample's cases, in the first boot.
+		params_of_boot=()
+		[[ -z $cases ]] || params_of_boot=("${param_args[@]}")
 		log=$BUILD_DIR/logs/upstream-$suite-$(date +%Y%m%d-%H%M%S).log
 		step "VM: KUnit $suite (kunit.filter_glob=$glob)${cases:+, the kselftest cases $cases on the sample}"
 		t_start
 		if locked "$VM_LOCK" env KDIR="$kdir" MODULE_DIR="$CHK/vm-sample" VM_LOG="$log" \
 			"$TOOLS_DIR/vm-run.sh" upstream "kunit.filter_glob=$glob" "cdkunit_suites=$suite" \
 			"cdsample_cases=$cases" cdsample_module=rust_completion cdsample_dev=/dev/rust-completion \
-			"cdsample_no_comm=$no_comm"; then
+			"cdsample_no_comm=$no_comm" "${params_of_boot[@]}"; then
 			res=ok
 		else
 			res=FAIL

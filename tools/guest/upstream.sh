@@ -7,7 +7,9 @@
 #
 # From the kernel command line: cdkunit_suites=a,b (every one must have run: some test passed,
 # none failed or skipped), cdsample_module= (its file in /modules), cdsample_dev= (its device),
-# cdsample_cases=a,b (the kselftest cases), cdsample_no_comm=1 (its lines name the pid alone).
+# cdsample_cases=a,b (the kselftest cases), cdsample_no_comm=1 (its lines name the pid alone),
+# cdparam_module= (a module in /modules whose parameter cdparam_name= has mode 0444, and
+# cdparam_hidden= none).
 set -u
 fails=0
 report() { # report STATUS NAME [DETAIL]
@@ -50,6 +52,46 @@ if [ -n "$cases" ]; then
 	cat /tmp/sample.log
 	grep -q "^# Totals: pass:$n fail:0 xfail:0 xpass:0 skip:0 error:0\$" /tmp/sample.log && [ $rc = 0 ]
 	report $? "kselftest-on-$cdsample_module" "(exit $rc; $(grep '^# Totals' /tmp/sample.log))"
+fi
+
+# 3. A module parameter that can be read in sysfs (the module-param series, through its sample):
+# loaded with +010, which C reads as 8 and the kernel crate's old parser as 10; shown as C shows
+# it, mode 0444, refused a write; the parameter without `perm` has no file; 0b101, which C
+# refuses, refused at load.
+if [ -n "${cdparam_module:-}" ]; then
+	m=$cdparam_module
+	p=${cdparam_name:?}
+	f=/sys/module/$m/parameters/$p
+	insmod "/modules/$m.ko" "$p=+010" 2>/tmp/param.err
+	report $? "param-load" "(insmod $m.ko $p=+010: $(cat /tmp/param.err))"
+	got=$(cat "$f" 2>&1)
+	[ "$got" = 8 ]
+	report $? "param-shown-as-c" "($f reads '$got', not 8)"
+	dmesg | grep -q "$m: $p: 8\$"
+	report $? "param-module-sees-c-value" "(no line '$m: $p: 8' in the kernel log)"
+	mode=$(stat -c %a "$f" 2>&1)
+	[ "$mode" = 444 ]
+	report $? "param-mode-0444" "($f has mode $mode)"
+	if (echo 9 >"$f") 2>/tmp/param.err; then
+		report 1 "param-write-refused" "(a write of $f succeeded)"
+	else
+		grep -q 'Permission denied' /tmp/param.err
+		report $? "param-write-refused" "($(cat /tmp/param.err))"
+	fi
+	got=$(cat "$f" 2>&1)
+	[ "$got" = 8 ]
+	report $? "param-unchanged-after-write" "($f reads '$got' after the refused write)"
+	[ ! -e "/sys/module/$m/parameters/${cdparam_hidden:?}" ]
+	report $? "param-no-perm-no-file" "(/sys/module/$m/parameters/$cdparam_hidden exists)"
+	rmmod "$m"
+	report $? "param-unload"
+	if insmod "/modules/$m.ko" "$p=0b101" 2>/tmp/param.err; then
+		rmmod "$m"
+		report 1 "param-c-refusal" "($p=0b101 was taken)"
+	else
+		dmesg | grep -q "$m: \`0b101' invalid for parameter \`$p'"
+		report $? "param-c-refusal" "(no line '$m: \`0b101' invalid for parameter \`$p'' in the kernel log)"
+	fi
 fi
 
 echo "vm-upstream: $fails part(s) failed"
