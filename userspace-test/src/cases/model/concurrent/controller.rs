@@ -48,6 +48,15 @@ struct Task {
     wrong: Option<(usize, u64, u32)>,
 }
 
+/// Whether a sleeper whose signal `sig` was sent at `sent` (ns) is looked at once more at `now`,
+/// for its read may have restarted and slept again, at the tail of the queue. Never after
+/// SIGKILL: that read does not restart, and the killed task's exit can sleep (state D) with the
+/// read's number still in `/proc/<pid>/syscall`, which looks like the read asleep again: the
+/// checker then wants the next write to wake it, where the kernel rightly counted it interrupted.
+fn reobserve(sig: Option<Sig>, sent: Option<u64>, reseen: bool, now: u64) -> bool {
+    sig != Some(Sig::Kill) && !reseen && sent.is_some_and(|at| now > at + REOBSERVE_NS)
+}
+
 /// A run in progress.
 struct RunState<'a> {
     sched: &'a Schedule,
@@ -106,9 +115,12 @@ impl RunState<'_> {
             }
             let Some(k) = self.in_flight(t) else { continue };
             // Once more after its signal, when the read may have restarted (at the tail).
-            let again = self.tasks[t]
-                .sent
-                .is_some_and(|at| !self.tasks[t].reseen && now() > at + REOBSERVE_NS);
+            let again = reobserve(
+                self.sched.tasks[t].signal,
+                self.tasks[t].sent,
+                self.tasks[t].reseen,
+                now(),
+            );
             if self.tasks[t].ops[k] != Call::Read || (self.tasks[t].seen == Some(k) && !again) {
                 continue;
             }
@@ -532,4 +544,25 @@ fn drive(r: &mut RunState<'_>) -> CaseResult<Option<String>> {
     }
     r.ctl_op(Call::FinalStatus);
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn killed_sleeper_not_looked_at_again() {
+        let (at, later) = (1_000, 1_000 + REOBSERVE_NS + 1);
+        assert!(!reobserve(Some(Sig::Kill), Some(at), false, later));
+        assert!(reobserve(
+            Some(Sig::Int { restart: true }),
+            Some(at),
+            false,
+            later
+        ));
+        assert!(reobserve(Some(Sig::Stop), Some(at), false, later));
+        assert!(!reobserve(Some(Sig::Stop), Some(at), true, later));
+        assert!(!reobserve(Some(Sig::Stop), Some(at), false, at + 1));
+        assert!(!reobserve(Some(Sig::Stop), None, false, later));
+    }
 }
