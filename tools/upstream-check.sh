@@ -16,8 +16,10 @@
 #          the base does not have (file and message compared, not line numbers)
 #   full   all series on one tree (the Debian tree the project builds: here the base itself),
 #          the test kernel built from it (KVARIANT=upstream: tools/kernel.config plus KUnit's
-#          doctests and the sample); a boot runs the completion doctests (kunit.filter_glob) and
-#          the kselftest cases that fit the sample, one more each #[kunit_tests] suite; then
+#          doctests and the samples); a boot runs the completion doctests (kunit.filter_glob),
+#          the kselftest cases that fit the sample and, with the module-param series,
+#          rust_minimal's parameter in sysfs (whose `perm` must also refuse write bits at compile
+#          time), one more each #[kunit_tests] suite; then
 #          the project's modules, built against it with UPSTREAM_COMPLETION=1, through the
 #          whole VM check job (KUnit, smoke, kselftest)
 #
